@@ -1,0 +1,67 @@
+# gradcourse: two commands, `make book` and `make test`, each sets up what it needs.
+SHELL   := /bin/bash
+PYTHON  ?= $(shell command -v python3.11 || command -v python3)
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+PORT    ?= 8000
+
+# Reproducible numbers: CPU only, no JAX backend hints on stderr.
+export JAX_PLATFORMS ?= cpu
+export PYTHONHASHSEED := 0
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup book test unit notebooks-test lint execute serve clean bench student
+
+help:
+	@echo "make book     build the HTML book into _build/html (executes every chapter)"
+	@echo "make test     unit tests, doctests, lint and nbval --nbval on every notebook"
+	@echo "make serve    serve _build/html on http://127.0.0.1:$(PORT)"
+	@echo "make execute  re-execute book/*.ipynb in place (after changing a chapter)"
+	@echo "make student  build the student edition (no solutions) into _build/student"
+	@echo "make bench    run the benchmarks in benchmarks/ (needs torch, installed on demand)"
+	@echo "make clean    remove _build and caches (keeps .venv)"
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[book,test]"
+	@# Build matplotlib's font cache now, so no notebook prints the one-off notice to stderr.
+	$(BIN)/python -c "import matplotlib.pyplot"
+	touch $@
+
+book: setup
+	rm -rf _build/html _build/jupyter_execute _build/.jupyter_cache _build/.doctrees
+	$(BIN)/jupyter-book build . --all -W -n --keep-going
+	@echo "Open file://$(CURDIR)/_build/html/index.html (or run: make serve)"
+
+student: setup
+	$(BIN)/jupyter-book config sphinx . >/dev/null
+	$(BIN)/sphinx-build -b html -W -n --keep-going -E -D hide_solutions=1 \
+	  -D html_copy_source=0 . _build/student
+	rm -f conf.py
+	@echo "Student edition: file://$(CURDIR)/_build/student/index.html"
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+unit: setup
+	$(BIN)/python -m pytest tests gradcourse
+
+execute: setup
+	$(BIN)/python scripts/execute_notebooks.py book/*.ipynb
+
+serve:
+	@test -f _build/html/index.html || $(MAKE) book
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+bench: setup
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[bench]"
+	$(BIN)/python benchmarks/bench_probe.py
+
+clean:
+	rm -rf _build .pytest_cache .ruff_cache conf.py
+	find . -name __pycache__ -not -path "./$(VENV)/*" -prune -exec rm -rf {} +

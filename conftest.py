@@ -1,0 +1,10 @@
+"""Root pytest configuration: loaded before any notebook kernel starts.
+
+nbval starts one kernel per notebook with this process's environment, so setting the JAX
+platform here pins every notebook (and every unit test) to the CPU, where the stored
+outputs were computed, and keeps JAX's GPU hint off stderr.
+"""
+
+import os
+
+os.environ.setdefault("JAX_PLATFORMS", "cpu")

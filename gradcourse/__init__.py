@@ -1,0 +1,46 @@
+"""gradcourse: the JAX package behind the course on vanishing and exploding gradients.
+
+Chapters import it as ``import gradcourse as gc`` and call ``gc.activations.sigmoid``,
+``gc.networks.mlp_forward``, ``gc.probes.grad_norms`` and so on, so a reader always sees
+which code is library code. Submodules are imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# One concept per module; imports only point down (see STYLE.md, "A house that reads well").
+_SUBMODULES = (
+    "activations",
+    "benchmarking",
+    "clipping",
+    "data",
+    "initializers",
+    "jacobians",
+    "meanfield",
+    "monitor",
+    "networks",
+    "normalization",
+    "optim",
+    "plotting",
+    "probes",
+    "residual",
+    "train",
+)
+
+__all__ = list(_SUBMODULES)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'gradcourse' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SUBMODULES])

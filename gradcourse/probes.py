@@ -1,0 +1,177 @@
+r"""The per-layer gradient-norm probe that every chapter uses.
+
+For a batch :math:`(X, y)` and the batch-mean loss :math:`L`, the probe returns
+
+* :math:`\lVert \partial L / \partial W_l \rVert_F` for each hidden layer
+  :math:`l = 1, \dots, L` and the read-out, and
+* :math:`\lVert \partial L / \partial H_l \rVert_F`, where :math:`H_l` is the
+  ``(batch, width)`` matrix of layer-:math:`l` activations: the back-propagated signal
+  itself, read off by differentiating with respect to zero "taps" added to each
+  activation (:func:`gradcourse.networks.forward_with_trace`).
+
+By the chain rule :math:`\partial L/\partial W_l = \sum_i \delta_{l,i}\, h_{l-1,i}^\top`
+with :math:`\delta_{l,i} = \phi'(z_{l,i}) \odot \partial L/\partial h_{l,i}`, so both norms
+shrink toward the input when the product of layer Jacobians does
+(Bengio, Simard & Frasconi, 1994; Glorot & Bengio, 2010).
+
+The probe is jitted with the activation and loss static, and it is a pure function of the
+parameters, so ``jax.vmap`` maps it over parameters drawn from many seeds
+(:func:`probe_seeds`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+
+from gradcourse import _checks
+from gradcourse.networks import LOSSES, MLP, ActivationLike, forward_with_trace, init_mlp
+
+__all__ = ["GradNorms", "grad_norms", "probe_seeds", "layer_ratio"]
+
+
+class GradNorms(NamedTuple):
+    """Result of :func:`grad_norms` (a leading seed axis is added by :func:`probe_seeds`).
+
+    Attributes:
+        weights: ``(depth + 1,)`` Frobenius norms of dL/dW for layers 1..depth, then the
+            read-out.
+        hidden: ``(depth,)`` Frobenius norms of dL/dH_l for layers 1..depth.
+        loss: the batch-mean loss.
+    """
+
+    weights: Array
+    hidden: Array
+    loss: Array
+
+
+def _frobenius(a: Array) -> Array:
+    return jnp.sqrt(jnp.sum(jnp.square(a)))
+
+
+@functools.partial(jax.jit, static_argnames=("activation", "kind"))
+def _grad_norms(
+    params: MLP, xs: Array, ys: Array, activation: ActivationLike, kind: str
+) -> GradNorms:
+    taps = jnp.zeros((xs.shape[0], params.depth, params.width), xs.dtype)
+
+    def batch_loss(p: MLP, t: Array) -> Array:
+        outs = jax.vmap(lambda x, tap: forward_with_trace(p, x, activation, taps=tap)[0])(
+            xs, t
+        )
+        return LOSSES[kind](outs, ys)
+
+    value, (g_params, g_taps) = jax.value_and_grad(batch_loss, argnums=(0, 1))(
+        params, taps
+    )
+    hidden_w = jnp.sqrt(jnp.sum(jnp.square(g_params.hidden.w), axis=(1, 2)))
+    weights = jnp.concatenate(
+        [
+            _frobenius(g_params.first.w)[None],
+            hidden_w,
+            _frobenius(g_params.readout.w)[None],
+        ]
+    )
+    hidden = jnp.sqrt(jnp.sum(jnp.square(g_taps), axis=(0, 2)))
+    return GradNorms(weights, hidden, value)
+
+
+def grad_norms(
+    params: MLP,
+    xs: ArrayLike,
+    ys: ArrayLike,
+    activation: ActivationLike = "tanh",
+    kind: str = "cross_entropy",
+) -> GradNorms:
+    """Per-layer gradient norms of the batch-mean loss.
+
+    Args:
+        params: network parameters (:func:`gradcourse.networks.init_mlp`).
+        xs: inputs, ``(batch, in_dim)``.
+        ys: integer labels ``(batch,)`` for ``"cross_entropy"``, targets
+            ``(batch, out_dim)`` for ``"mse"``.
+        activation: registry name or elementwise function (hashable; it is static).
+        kind: loss name, one of :data:`gradcourse.networks.LOSSES`.
+
+    Returns:
+        A :class:`GradNorms`.
+
+    Raises:
+        ValueError: if ``xs`` is not 2-D, the batch sizes differ, or ``kind`` is unknown.
+
+    Examples:
+        >>> key = jax.random.key(0)
+        >>> params = init_mlp(key, in_dim=4, width=8, depth=6, out_dim=3)
+        >>> xs, ys = jnp.ones((5, 4)), jnp.zeros(5, dtype=int)
+        >>> grad_norms(params, xs, ys, "sigmoid").weights.shape
+        (7,)
+    """
+    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
+    _checks.ndim("xs", xs, 2)
+    _checks.one_of("kind", kind, tuple(LOSSES))
+    if ys.shape[:1] != xs.shape[:1]:
+        raise ValueError(
+            f"ys must have the batch size of xs ({xs.shape[0]}), got shape {ys.shape}"
+        )
+    return _grad_norms(params, xs, ys, activation, kind)
+
+
+def probe_seeds(
+    keys: Array,
+    xs: ArrayLike,
+    ys: ArrayLike,
+    *,
+    width: int,
+    depth: int,
+    activation: ActivationLike = "tanh",
+    w_init: Callable[..., Array] | None = None,
+    kind: str = "cross_entropy",
+    out_dim: int | None = None,
+) -> GradNorms:
+    """Initialise one network per key and probe each, vectorised with ``jax.vmap``.
+
+    Args:
+        keys: PRNG keys, shape ``(seeds,)`` (from ``jax.random.split``).
+        xs, ys: the batch, as in :func:`grad_norms`.
+        width, depth: network size.
+        activation: registry name or elementwise function.
+        w_init: weight initialiser (default LeCun normal), see
+            :func:`gradcourse.networks.init_mlp`.
+        kind: loss name.
+        out_dim: outputs; default ``max(ys) + 1`` for cross-entropy, ``ys.shape[1]`` for mse.
+
+    Returns:
+        A :class:`GradNorms` whose fields have a leading axis of length ``len(keys)``.
+    """
+    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
+    _checks.ndim("xs", xs, 2)
+    if out_dim is None:
+        out_dim = int(ys.max()) + 1 if kind == "cross_entropy" else int(ys.shape[-1])
+
+    def one(key: Array) -> GradNorms:
+        params = init_mlp(key, xs.shape[1], width, depth, out_dim, w_init=w_init)
+        return grad_norms(params, xs, ys, activation, kind)
+
+    return jax.vmap(one)(keys)
+
+
+def layer_ratio(norms: ArrayLike) -> Array:
+    """Ratio of the first hidden layer's norm to the last one's, along the last axis.
+
+    For :attr:`GradNorms.hidden` this is :math:`\\lVert\\partial L/\\partial H_1\\rVert /
+    \\lVert\\partial L/\\partial H_L\\rVert`: far below 1 means vanishing, far above 1
+    exploding.
+
+    Raises:
+        ValueError: if the last axis has fewer than 2 layers.
+    """
+    norms = jnp.asarray(norms)
+    if norms.ndim < 1 or norms.shape[-1] < 2:
+        raise ValueError(f"norms must have >= 2 layers on its last axis, got {norms.shape}")
+    return norms[..., 0] / norms[..., -1]

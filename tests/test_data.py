@@ -1,0 +1,36 @@
+"""Bundled and synthetic data: shapes, standardisation, determinism, validation."""
+
+import jax
+import numpy as np
+import pytest
+
+import gradcourse as gc
+
+
+def test_digits_split_is_standardised_and_deterministic(key):
+    a, b = gc.data.digits(key), gc.data.digits(key)
+    np.testing.assert_array_equal(a.x_train, b.x_train)
+    assert a.x_train.shape[1] == 64 and set(np.unique(a.y_train)) == set(range(10))
+    mean = np.asarray(a.x_train).mean(axis=0)
+    assert np.abs(mean).max() < 1e-4
+    assert a.x_train.shape[0] + a.x_test.shape[0] == 1797
+
+
+def test_digits_rejects_bad_fraction(key):
+    with pytest.raises(ValueError, match=r"test_fraction must be in \(0.0, 1.0\)"):
+        gc.data.digits(key, test_fraction=1.0)
+
+
+def test_gaussian_classification(key):
+    xs, ys = gc.data.gaussian_classification(key, 500, 8, 4)
+    assert xs.shape == (500, 8) and set(np.unique(ys)) == {0, 1, 2, 3}
+    with pytest.raises(ValueError, match="classes must be an integer >= 2"):
+        gc.data.gaussian_classification(key, 10, 3, 1)
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        gc.data.gaussian_classification(key, 0, 3, 2)
+
+
+def test_gaussian_classification_depends_on_key(key):
+    k1, k2 = jax.random.split(key)
+    assert not np.allclose(gc.data.gaussian_classification(k1, 5, 3, 2)[0],
+                           gc.data.gaussian_classification(k2, 5, 3, 2)[0])  # fmt: skip
