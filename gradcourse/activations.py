@@ -170,11 +170,13 @@ class Activation(NamedTuple):
 
 
 _ENTRIES: tuple[Activation, ...] = (
-    Activation("sigmoid", sigmoid, sigmoid_grad, 1986, "rumelhart1986learning",
-               0.25, 1.0, True),
-    Activation("tanh", tanh, tanh_grad, 1991, "lecun1991eigenvalues",
-               1.0, 5.0 / 3.0, True),
-)  # fmt: skip
+    Activation(
+        "sigmoid", sigmoid, sigmoid_grad, 1986, "rumelhart1986learning", 0.25, 1.0, True
+    ),
+    Activation(
+        "tanh", tanh, tanh_grad, 1991, "lecun1991eigenvalues", 1.0, 5.0 / 3.0, True
+    ),
+)
 
 #: Read-only mapping from name to :class:`Activation`, in historical order.
 REGISTRY: Mapping[str, Activation] = MappingProxyType(
@@ -218,4 +220,3 @@ def resolve(activation: str | Callable[[ArrayLike], Array]) -> Callable[[Array],
     if callable(activation):
         return activation
     return get(activation).fn
-

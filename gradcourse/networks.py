@@ -137,8 +137,12 @@ def init_mlp(
         >>> params.hidden.w.shape, params.depth
         ((4, 16, 16), 5)
     """
-    for name, value in [("in_dim", in_dim), ("width", width), ("depth", depth),
-                        ("out_dim", out_dim)]:  # fmt: skip
+    for name, value in [
+        ("in_dim", in_dim),
+        ("width", width),
+        ("depth", depth),
+        ("out_dim", out_dim),
+    ]:
         _checks.positive_int(name, value)
     w_init = _default_w_init() if w_init is None else w_init
     b_init = jax.nn.initializers.zeros if b_init is None else b_init
@@ -149,9 +153,11 @@ def init_mlp(
         return Dense(w_init(kw, (n_out, n_in), dtype), b_init(kb_, (n_out,), dtype))
 
     hidden_keys = jax.random.split(k_hidden, 2 * (depth - 1)).reshape(depth - 1, 2)
-    hidden = jax.vmap(lambda k: dense(k[0], k[1], width, width))(hidden_keys) \
-        if depth > 1 else Dense(jnp.zeros((0, width, width), dtype),
-                                jnp.zeros((0, width), dtype))  # fmt: skip
+    hidden = (
+        jax.vmap(lambda k: dense(k[0], k[1], width, width))(hidden_keys)
+        if depth > 1
+        else Dense(jnp.zeros((0, width, width), dtype), jnp.zeros((0, width), dtype))
+    )
     return MLP(
         first=dense(k_first, kb[0], width, in_dim),
         hidden=hidden,
@@ -189,7 +195,9 @@ def forward_with_trace(
     z1 = params.first.w @ x + params.first.b
     h1 = phi(z1) + taps[0]
 
-    def layer(h: Array, inputs: tuple[Dense, Array]) -> tuple[Array, tuple[Array, Array]]:
+    def layer(
+        h: Array, inputs: tuple[Dense, Array]
+    ) -> tuple[Array, tuple[Array, Array]]:
         (w, b), tap = inputs
         z = w @ h + b
         h_next = phi(z) + tap

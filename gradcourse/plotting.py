@@ -68,11 +68,18 @@ def seed_band(
         raise ValueError(
             f"values must have shape (seeds, {x.shape[0]}) to match x, got {values.shape}"
         )
-    (line,) = ax.plot(x, np.median(values, axis=0), label=label, color=color,
-                      **line_kwargs)  # fmt: skip
+    (line,) = ax.plot(
+        x, np.median(values, axis=0), label=label, color=color, **line_kwargs
+    )
     if values.shape[0] > 1:
-        ax.fill_between(x, values.min(axis=0), values.max(axis=0),
-                        color=line.get_color(), alpha=0.2, linewidth=0)  # fmt: skip
+        ax.fill_between(
+            x,
+            values.min(axis=0),
+            values.max(axis=0),
+            color=line.get_color(),
+            alpha=0.2,
+            linewidth=0,
+        )
     return ax
 
 
@@ -100,8 +107,16 @@ def layer_norms(
     """
     norms = np.atleast_2d(np.asarray(norms))
     layers = np.arange(1, norms.shape[1] + 1)
-    seed_band(ax, layers, norms, label=label, color=color, marker="o", markersize=3,
-              **line_kwargs)  # fmt: skip
+    seed_band(
+        ax,
+        layers,
+        norms,
+        label=label,
+        color=color,
+        marker="o",
+        markersize=3,
+        **line_kwargs,
+    )
     ax.set_yscale("log")
     ax.set_xlabel("layer $l$ (input side on the left)")
     ax.set_ylabel(ylabel)

@@ -31,7 +31,13 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse.networks import LOSSES, MLP, ActivationLike, forward_with_trace, init_mlp
+from gradcourse.networks import (
+    LOSSES,
+    MLP,
+    ActivationLike,
+    forward_with_trace,
+    init_mlp,
+)
 
 __all__ = ["GradNorms", "grad_norms", "probe_seeds", "layer_ratio"]
 
@@ -62,9 +68,9 @@ def _grad_norms(
     taps = jnp.zeros((xs.shape[0], params.depth, params.width), xs.dtype)
 
     def batch_loss(p: MLP, t: Array) -> Array:
-        outs = jax.vmap(lambda x, tap: forward_with_trace(p, x, activation, taps=tap)[0])(
-            xs, t
-        )
+        outs = jax.vmap(
+            lambda x, tap: forward_with_trace(p, x, activation, taps=tap)[0]
+        )(xs, t)
         return LOSSES[kind](outs, ys)
 
     value, (g_params, g_taps) = jax.value_and_grad(batch_loss, argnums=(0, 1))(
@@ -173,5 +179,7 @@ def layer_ratio(norms: ArrayLike) -> Array:
     """
     norms = jnp.asarray(norms)
     if norms.ndim < 1 or norms.shape[-1] < 2:
-        raise ValueError(f"norms must have >= 2 layers on its last axis, got {norms.shape}")
+        raise ValueError(
+            f"norms must have >= 2 layers on its last axis, got {norms.shape}"
+        )
     return norms[..., 0] / norms[..., -1]

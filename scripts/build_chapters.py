@@ -38,9 +38,21 @@ def main(chapters: list[str]) -> int:
         cfg, tocf = Path(tmp) / "_config.yml", Path(tmp) / "_toc.yml"
         cfg.write_text(yaml.safe_dump(config))
         tocf.write_text(yaml.safe_dump(toc))
-        cmd = [str(ROOT / ".venv/bin/jupyter-book"), "build", str(ROOT), "--all", "-W",
-               "-n", "--keep-going", "--config", str(cfg), "--toc", str(tocf),
-               "--path-output", str(out)]  # fmt: skip
+        cmd = [
+            str(ROOT / ".venv/bin/jupyter-book"),
+            "build",
+            str(ROOT),
+            "--all",
+            "-W",
+            "-n",
+            "--keep-going",
+            "--config",
+            str(cfg),
+            "--toc",
+            str(tocf),
+            "--path-output",
+            str(out),
+        ]
         rc = subprocess.call(cmd, cwd=ROOT)
     print(f"\nrc={rc}; HTML in {out}/_build/html")
     return rc

@@ -25,9 +25,11 @@ os.environ.setdefault("PYTHONHASHSEED", "0")
 def execute(path: Path, timeout: int = 600) -> float:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3",
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
-    )  # fmt: skip
+    )
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start

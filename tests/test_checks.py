@@ -39,5 +39,7 @@ def test_one_of_and_ndim():
     with pytest.raises(ValueError, match=r"mode must be one of \['a', 'b'\], got 'c'"):
         _checks.one_of("mode", "c", ("b", "a"))
     _checks.ndim("x", np.ones((2, 3)), 2)
-    with pytest.raises(ValueError, match=r"x must have 1 or 2 dimensions, got shape \(\)"):
+    with pytest.raises(
+        ValueError, match=r"x must have 1 or 2 dimensions, got shape \(\)"
+    ):
         _checks.ndim("x", np.float32(1), (1, 2))

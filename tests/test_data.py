@@ -32,5 +32,7 @@ def test_gaussian_classification(key):
 
 def test_gaussian_classification_depends_on_key(key):
     k1, k2 = jax.random.split(key)
-    assert not np.allclose(gc.data.gaussian_classification(k1, 5, 3, 2)[0],
-                           gc.data.gaussian_classification(k2, 5, 3, 2)[0])  # fmt: skip
+    assert not np.allclose(
+        gc.data.gaussian_classification(k1, 5, 3, 2)[0],
+        gc.data.gaussian_classification(k2, 5, 3, 2)[0],
+    )

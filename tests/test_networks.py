@@ -52,9 +52,11 @@ def test_scanned_forward_equals_unrolled(key, activation):
     p = net.init_mlp(kp, in_dim=6, width=16, depth=12, out_dim=4)
     x = jax.random.normal(kx, (6,))
     np.testing.assert_allclose(
-        net.forward(p, x, activation), net.forward_unrolled(p, x, activation),
-        rtol=1e-5, atol=1e-6,
-    )  # fmt: skip
+        net.forward(p, x, activation),
+        net.forward_unrolled(p, x, activation),
+        rtol=1e-5,
+        atol=1e-6,
+    )
 
 
 def test_trace_matches_manual_recursion(key):

@@ -21,11 +21,13 @@ def problem(key):
 def test_weight_norms_equal_jax_grad(problem, activation):
     params, xs, ys = problem
     g = jax.grad(gc.networks.loss)(params, xs, ys, activation)
-    expected = np.concatenate([
-        [np.linalg.norm(g.first.w)],
-        np.linalg.norm(np.asarray(g.hidden.w).reshape(6, -1), axis=1),
-        [np.linalg.norm(g.readout.w)],
-    ])  # fmt: skip
+    expected = np.concatenate(
+        [
+            [np.linalg.norm(g.first.w)],
+            np.linalg.norm(np.asarray(g.hidden.w).reshape(6, -1), axis=1),
+            [np.linalg.norm(g.readout.w)],
+        ]
+    )
     got = gc.probes.grad_norms(params, xs, ys, activation)
     np.testing.assert_allclose(got.weights, expected, rtol=1e-5)
     assert float(got.loss) == pytest.approx(
@@ -48,7 +50,9 @@ def test_hidden_norms_equal_grad_wrt_activations(problem):
     got = gc.probes.grad_norms(params, xs, ys, "tanh").hidden
     for layer in [1, 4, 7]:
         g = jax.grad(loss_from_layer)(trace.post[:, layer - 1], layer)
-        assert float(got[layer - 1]) == pytest.approx(float(jnp.linalg.norm(g)), rel=1e-4)
+        assert float(got[layer - 1]) == pytest.approx(
+            float(jnp.linalg.norm(g)), rel=1e-4
+        )
 
 
 def test_last_hidden_norm_is_readout_backprop(problem):
@@ -66,14 +70,18 @@ def test_mse_kind(problem):
     targets = jnp.ones((9, 3))
     got = gc.probes.grad_norms(params, xs, targets, "tanh", kind="mse")
     g = jax.grad(gc.networks.loss)(params, xs, targets, "tanh", "mse")
-    assert float(got.weights[0]) == pytest.approx(float(jnp.linalg.norm(g.first.w)), rel=1e-5)
+    assert float(got.weights[0]) == pytest.approx(
+        float(jnp.linalg.norm(g.first.w)), rel=1e-5
+    )
 
 
 def test_probe_seeds_equals_one_at_a_time(key):
     kx, kseeds = jax.random.split(key)
     xs, ys = jax.random.normal(kx, (8, 5)), jnp.arange(8) % 2
     keys = jax.random.split(kseeds, 3)
-    batched = gc.probes.probe_seeds(keys, xs, ys, width=6, depth=4, activation="sigmoid")
+    batched = gc.probes.probe_seeds(
+        keys, xs, ys, width=6, depth=4, activation="sigmoid"
+    )
     assert batched.weights.shape == (3, 5) and batched.hidden.shape == (3, 4)
     for i in range(3):
         p = gc.networks.init_mlp(keys[i], 5, 6, 4, 2)
@@ -87,12 +95,14 @@ def test_sigmoid_gradients_vanish_toward_the_input(key):
     # seed (0.25 per layer bounds the decay rate from below; 20 layers allow ~1e12).
     kx, kseeds = jax.random.split(key)
     xs, ys = jax.random.normal(kx, (64, 16)), jnp.arange(64) % 4
-    res = gc.probes.probe_seeds(jax.random.split(kseeds, 5), xs, ys, width=32, depth=20,
-                                activation="sigmoid")  # fmt: skip
+    res = gc.probes.probe_seeds(
+        jax.random.split(kseeds, 5), xs, ys, width=32, depth=20, activation="sigmoid"
+    )
     ratio = gc.probes.layer_ratio(res.hidden)
     assert bool(jnp.all(ratio < 1e-5)), ratio
-    tanh = gc.probes.probe_seeds(jax.random.split(kseeds, 5), xs, ys, width=32, depth=20,
-                                 activation="tanh")  # fmt: skip
+    tanh = gc.probes.probe_seeds(
+        jax.random.split(kseeds, 5), xs, ys, width=32, depth=20, activation="tanh"
+    )
     assert bool(jnp.all(gc.probes.layer_ratio(tanh.hidden) > 1e-3))
 
 

@@ -1,0 +1,150 @@
+"""The training loop: it learns, records what the probe measures, and finds NaN origins."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import gradcourse as gc
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return gc.data.digits(jax.random.key(0))
+
+
+def test_fit_learns_digits(key, digits):
+    kp, kf = jax.random.split(key)
+    params = gc.networks.init_mlp(kp, 64, 32, 3, 10)
+    model = gc.train.mlp_model("tanh")
+    final, hist = gc.train.fit(
+        kf,
+        params,
+        digits.x_train,
+        digits.y_train,
+        model=model,
+        optimizer=optax.sgd(0.1),
+        steps=200,
+    )
+    assert hist.loss.shape == (200,) and hist.grad_norms.shape == (200, 4)
+    assert float(hist.loss[-20:].mean()) < 0.3 * float(hist.loss[:5].mean())
+    assert gc.train.accuracy(final, digits.x_test, digits.y_test, model) > 0.85
+    assert hist.nonfinite is None
+
+
+def test_first_step_norms_equal_probe_on_full_batch(key):
+    xs, ys = gc.data.gaussian_classification(key, 40, 6, 3)
+    params = gc.networks.init_mlp(key, 6, 8, 5, 3)
+    _, hist = gc.train.fit(
+        key,
+        params,
+        xs,
+        ys,
+        model=gc.train.mlp_model("sigmoid"),
+        optimizer=optax.sgd(0.01),
+        steps=1,
+        batch_size=1000,
+    )
+    probe = gc.probes.grad_norms(params, xs, ys, "sigmoid")
+    np.testing.assert_allclose(hist.grad_norms[0], probe.weights, rtol=1e-5)
+    assert float(hist.loss[0]) == pytest.approx(float(probe.loss), rel=1e-6)
+
+
+def test_record_hook_is_stacked(key):
+    xs, ys = gc.data.gaussian_classification(key, 32, 4, 2)
+    params = gc.networks.init_mlp(key, 4, 5, 2, 2)
+
+    def record(p, grads, updates, trace):
+        return {"w0": jnp.linalg.norm(p.first.w), "mean_h": trace.post.mean()}
+
+    _, hist = gc.train.fit(
+        key,
+        params,
+        xs,
+        ys,
+        model=gc.train.mlp_model("tanh"),
+        optimizer=optax.sgd(0.1),
+        steps=7,
+        record=record,
+    )
+    assert hist.records["w0"].shape == (7,)
+    assert float(hist.records["w0"][0]) == pytest.approx(
+        float(jnp.linalg.norm(params.first.w)), rel=1e-6
+    )
+
+
+def test_nonfinite_activation_origin_is_reported(key):
+    xs, ys = gc.data.gaussian_classification(key, 16, 4, 2)
+    params = gc.networks.init_mlp(key, 4, 6, 6, 2)
+    # Infinite weights in stacked layer index 2, i.e. network layer 4.
+    params = params._replace(
+        hidden=params.hidden._replace(w=params.hidden.w.at[2].set(jnp.inf))
+    )
+    with pytest.raises(gc.train.NonFiniteError, match="step 0, layer 4") as err:
+        gc.train.fit(
+            key,
+            params,
+            xs,
+            ys,
+            model=gc.train.mlp_model("tanh"),
+            optimizer=optax.sgd(0.1),
+            steps=3,
+        )
+    assert err.value.origin == gc.train.NonFinite(0, 4, "activation")
+
+
+def test_nonfinite_gradient_origin_is_the_highest_bad_layer(key):
+    # |x| written as sqrt(x^2): finite forward, 0/0 derivative where a pre-activation is 0.
+    def abs_via_sqrt(x):
+        return jnp.sqrt(x * x)
+
+    xs, ys = gc.data.gaussian_classification(key, 16, 4, 2)
+    params = gc.networks.init_mlp(key, 4, 6, 6, 2)
+    # z = 0 exactly in network layer 4 only: zero weights and bias there, bias 0.5 elsewhere.
+    hidden = gc.networks.Dense(
+        params.hidden.w.at[2].set(0.0),
+        jnp.full_like(params.hidden.b, 0.5).at[2].set(0.0),
+    )
+    params = params._replace(hidden=hidden)
+    _, hist = gc.train.fit(
+        key,
+        params,
+        xs,
+        ys,
+        model=gc.train.mlp_model(abs_via_sqrt),
+        optimizer=optax.sgd(0.1),
+        steps=2,
+        on_nonfinite="return",
+    )
+    assert hist.nonfinite == gc.train.NonFinite(0, 4, "gradient")
+
+
+def test_nonfinite_from_too_large_learning_rate(key, digits):
+    params = gc.networks.init_mlp(key, 64, 64, 6, 10)
+    with pytest.raises(gc.train.NonFiniteError) as err:
+        gc.train.fit(
+            key,
+            params,
+            digits.x_train,
+            digits.y_train,
+            model=gc.train.mlp_model(jax.nn.relu),
+            optimizer=optax.sgd(30.0),
+            steps=20,
+        )
+    assert err.value.origin.step > 0  # the first steps are fine; the blow-up builds up
+    assert not np.isfinite(np.asarray(err.value.history.loss)).all()
+
+
+def test_fit_validates_arguments(key):
+    xs, ys = gc.data.gaussian_classification(key, 8, 3, 2)
+    params = gc.networks.init_mlp(key, 3, 4, 2, 2)
+    kw = dict(model=gc.train.mlp_model("tanh"), optimizer=optax.sgd(0.1))
+    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+        gc.train.fit(key, params, xs, ys, steps=0, **kw)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        gc.train.fit(key, params, xs, ys, steps=1, batch_size=0, **kw)
+    with pytest.raises(ValueError, match="on_nonfinite must be one of"):
+        gc.train.fit(key, params, xs, ys, steps=1, on_nonfinite="ignore", **kw)
+    with pytest.raises(ValueError, match="ys must have 8 rows"):
+        gc.train.fit(key, params, xs, ys[:4], steps=1, **kw)
