@@ -256,7 +256,7 @@ def _mse(outputs: Array, ys: Array) -> Array:
     return 0.5 * jnp.mean(jnp.sum((outputs - ys) ** 2, axis=-1))
 
 
-#: Loss functions by name: ``"cross_entropy"`` (integer labels) and ``"mse"``.
+#: Loss functions, by name (``"cross_entropy"`` with integer labels, and ``"mse"``).
 LOSSES: dict[str, Callable[[Array, Array], Array]] = {
     "cross_entropy": _cross_entropy,
     "mse": _mse,

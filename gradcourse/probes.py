@@ -170,7 +170,7 @@ def probe_seeds(
 def layer_ratio(norms: ArrayLike) -> Array:
     """Ratio of the first hidden layer's norm to the last one's, along the last axis.
 
-    For :attr:`GradNorms.hidden` this is :math:`\\lVert\\partial L/\\partial H_1\\rVert /
+    For ``GradNorms.hidden`` this is :math:`\\lVert\\partial L/\\partial H_1\\rVert /
     \\lVert\\partial L/\\partial H_L\\rVert`: far below 1 means vanishing, far above 1
     exploding.
 

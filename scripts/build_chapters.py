@@ -27,6 +27,9 @@ def main(chapters: list[str]) -> int:
         return 2
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"
+    # The temporary config lives elsewhere: make local extension paths absolute.
+    local = config["sphinx"].get("local_extensions") or {}
+    config["sphinx"]["local_extensions"] = {k: str(ROOT / v) for k, v in local.items()}
     toc = {
         "format": "jb-book",
         "root": "book/intro",

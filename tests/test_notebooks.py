@@ -1,0 +1,119 @@
+"""Checks of the committed chapters that nbval does not make.
+
+nbval re-runs every code cell and compares outputs; these tests check the rest of the
+contract: every cell was executed and stored, nothing stored is an error or stderr, the
+prose states no number that a cell did not compute (glue), every chapter has its overview
+and at least three exercises with solutions, and randomness comes from explicit keys.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
+
+
+def _cells(path, kind):
+    cells = json.loads(path.read_text())["cells"]
+    return [c for c in cells if c["cell_type"] == kind]
+
+
+def _src(cell):
+    return "".join(cell["source"])
+
+
+def _prose_without_math_and_code(text):
+    """Markdown with code, math, roles, directive options, links and labels removed."""
+    text = re.sub(r"(`{3,}|:{3,})[\s\S]*?\1", lambda m: _keep_directive_body(m.group(0)), text)
+    text = re.sub(r"\$\$[\s\S]*?\$\$", " ", text)
+    text = re.sub(r"\\begin\{(\w+\*?)\}[\s\S]*?\\end\{\1\}", " ", text)
+    text = re.sub(r"\$[^$\n]+\$", " ", text)
+    text = re.sub(r"\{[\w:-]+\}`[^`]*`", " ", text)  # roles: {glue:text}`k`, {cite}`k`
+    text = re.sub(r"`[^`]*`", " ", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)  # link targets
+    text = re.sub(r"^\s*:\w[\w-]*:.*$", " ", text, flags=re.M)  # directive options
+    text = re.sub(r"\(\w[\w-]*\)=", " ", text)  # MyST targets
+    text = re.sub(r"https?://\S+", " ", text)
+    return text
+
+
+def _keep_directive_body(block):
+    # Keep the prose inside {exercise}/{solution}/{note}/... directives, drop code blocks.
+    first = block.split("\n", 1)[0]
+    if re.match(r"^(`{3,}|:{3,})\{(?!code-cell|math|code|literalinclude)", first):
+        body = block.split("\n", 1)[1] if "\n" in block else ""
+        body = body.rsplit("\n", 1)[0]
+        return _prose_without_math_and_code(body)
+    return " "
+
+
+@pytest.fixture(params=CHAPTERS, ids=lambda p: p.name)
+def chapter(request):
+    return request.param
+
+
+def test_there_are_chapters():
+    assert len(CHAPTERS) >= 3
+
+
+def test_every_code_cell_is_executed_without_errors_or_stderr(chapter):
+    for i, cell in enumerate(_cells(chapter, "code")):
+        if not _src(cell).strip():
+            continue
+        assert cell.get("execution_count") is not None, f"code cell {i} was never executed"
+        for out in cell.get("outputs", []):
+            assert out["output_type"] != "error", f"code cell {i} stores an error"
+            assert out.get("name") != "stderr", f"code cell {i} stores stderr output"
+
+
+def test_prose_states_no_number_that_is_not_glued(chapter):
+    offenders = []
+    for cell in _cells(chapter, "markdown"):
+        prose = _prose_without_math_and_code(_src(cell))
+        for m in re.finditer(r"(?<![\w.])\d+\.\d+(?![\w.])|\d+(\.\d+)?\s?%|\d[eE]-?\d", prose):
+            offenders.append(prose[max(0, m.start() - 40) : m.end() + 20].replace("\n", " "))
+    assert not offenders, "numbers typed into the prose (glue them):\n" + "\n".join(offenders)
+
+
+def test_glue_references_are_defined(chapter):
+    glued = set()
+    for cell in _cells(chapter, "code"):
+        glued |= set(re.findall(r"glue\(\s*[\"']([^\"']+)[\"']", _src(cell)))
+        glued |= set(re.findall(r"glue\(\s*f[\"']", _src(cell)) and ["<f-string>"])
+    for cell in _cells(chapter, "markdown"):
+        for key in re.findall(r"\{glue(?::\w+)?\}`([^`:]+)", _src(cell)):
+            if "::" in key or "<f-string>" in glued:
+                continue
+            assert key.strip() in glued, f"glue key {key!r} is used but never glued"
+
+
+def test_overview_and_exercises_with_solutions(chapter):
+    text = "\n".join(_src(c) for c in _cells(chapter, "markdown"))
+    assert re.search(r"^## Overview", text, re.M), "no '## Overview' section"
+    assert re.search(r"learning objectives|you will", text, re.I), "no learning objectives"
+    exercises = re.findall(r"^[`:]{3,}\{exercise\}(.*)$\n:label: (\S+)", text, re.M)
+    solutions = re.findall(r"^[`:]{3,}\{solution\} (\S+)", text, re.M)
+    assert len(exercises) >= 3, "fewer than 3 exercises"
+    labels = [label for _, label in exercises]
+    assert sorted(labels) == sorted(solutions), "every exercise needs exactly one solution"
+    assert any("predict" in title.lower() for title, _ in exercises), (
+        'no "predict, then run" exercise'
+    )
+
+
+def test_randomness_comes_from_explicit_keys(chapter):
+    code = "\n".join(_src(c) for c in _cells(chapter, "code"))
+    assert not re.search(r"np\.random\.|numpy\.random|^import random|^from random", code, re.M)
+    assert re.search(r"jax\.random\.(key|PRNGKey)\(", code), "no root key"
+
+
+def test_exercise_labels_are_unique_across_the_book():
+    seen = {}
+    for path in CHAPTERS:
+        text = "\n".join(_src(c) for c in _cells(path, "markdown"))
+        for label in re.findall(r"^:label: (\S+)", text, re.M):
+            assert label not in seen, f"{label} in {path.name} and {seen[label]}"
+            seen[label] = path.name
