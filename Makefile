@@ -11,7 +11,7 @@ export JAX_PLATFORMS ?= cpu
 export PYTHONHASHSEED := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup book test unit notebooks-test lint execute serve clean bench student
+.PHONY: help setup book test unit execute chapter-times serve clean bench student
 
 help:
 	@echo "make book     build the HTML book into _build/html (executes every chapter)"
@@ -20,6 +20,7 @@ help:
 	@echo "make execute  re-execute book/*.ipynb in place (after changing a chapter)"
 	@echo "make student  build the student edition (no solutions) into _build/student"
 	@echo "make bench    run the benchmarks in benchmarks/ (needs torch, installed on demand)"
+	@echo "make chapter-times  time every chapter's execution (nothing saved)"
 	@echo "make clean    remove _build and caches (keeps .venv)"
 
 setup: $(STAMP)
@@ -53,6 +54,9 @@ unit: setup
 
 execute: setup
 	$(BIN)/python scripts/execute_notebooks.py book/*.ipynb
+
+chapter-times: setup
+	$(BIN)/python scripts/execute_notebooks.py --dry-run book/*.ipynb
 
 serve:
 	@test -f _build/html/index.html || $(MAKE) book

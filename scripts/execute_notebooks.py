@@ -1,6 +1,7 @@
 """Execute chapters in place, so the committed notebooks carry fresh outputs.
 
     .venv/bin/python scripts/execute_notebooks.py book/sigmoid.ipynb [...]
+    .venv/bin/python scripts/execute_notebooks.py --dry-run book/*.ipynb   # time only
 
 Runs each notebook top to bottom in a fresh kernel of this interpreter with
 JAX_PLATFORMS=cpu, prints its wall time, and refuses to save a notebook whose outputs
@@ -22,7 +23,10 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("PYTHONHASHSEED", "0")
 
 
-def execute(path: Path, timeout: int = 600) -> float:
+BUDGET_S = 20.0  # every chapter must run well under this on 2 cores
+
+
+def execute(path: Path, timeout: int = 600, save: bool = True) -> float:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
@@ -43,7 +47,8 @@ def execute(path: Path, timeout: int = 600) -> float:
                 problems.append(f"code cell {i}: stderr: {out.text[:200]!r}")
     if problems:
         raise SystemExit(f"{path}: not saved\n  " + "\n  ".join(problems))
-    nbformat.write(nb, path)
+    if save:
+        nbformat.write(nb, path)
     return elapsed
 
 
@@ -51,9 +56,17 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
         return 2
-    for name in argv:
-        seconds = execute(Path(name))
-        print(f"{name}: executed in {seconds:.1f} s")
+    save = "--dry-run" not in argv
+    names = [a for a in argv if a != "--dry-run"]
+    total = 0.0
+    for name in names:
+        seconds = execute(Path(name), save=save)
+        total += seconds
+        flag = "" if seconds < BUDGET_S else f"  OVER the {BUDGET_S:.0f} s budget"
+        print(f"{name}: executed in {seconds:.1f} s{flag}", flush=True)
+    print(
+        f"total: {total:.1f} s for {len(names)} chapters ({'saved' if save else 'not saved'})"
+    )
     return 0
 
 
