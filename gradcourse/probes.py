@@ -31,6 +31,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
+from gradcourse._linalg import scaled_norm
 from gradcourse.networks import (
     LOSSES,
     MLP,
@@ -57,10 +58,6 @@ class GradNorms(NamedTuple):
     loss: Array
 
 
-def _frobenius(a: Array) -> Array:
-    return jnp.sqrt(jnp.sum(jnp.square(a)))
-
-
 @functools.partial(jax.jit, static_argnames=("activation", "kind"))
 def _grad_norms(
     params: MLP, xs: Array, ys: Array, activation: ActivationLike, kind: str
@@ -76,15 +73,15 @@ def _grad_norms(
     value, (g_params, g_taps) = jax.value_and_grad(batch_loss, argnums=(0, 1))(
         params, taps
     )
-    hidden_w = jnp.sqrt(jnp.sum(jnp.square(g_params.hidden.w), axis=(1, 2)))
+    hidden_w = scaled_norm(g_params.hidden.w, axis=(1, 2))
     weights = jnp.concatenate(
         [
-            _frobenius(g_params.first.w)[None],
+            scaled_norm(g_params.first.w)[None],
             hidden_w,
-            _frobenius(g_params.readout.w)[None],
+            scaled_norm(g_params.readout.w)[None],
         ]
     )
-    hidden = jnp.sqrt(jnp.sum(jnp.square(g_taps), axis=(0, 2)))
+    hidden = scaled_norm(g_taps, axis=(0, 2))
     return GradNorms(weights, hidden, value)
 
 

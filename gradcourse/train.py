@@ -32,6 +32,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
+from gradcourse._linalg import scaled_norm
 from gradcourse.networks import LOSSES, MLP, ActivationLike, Trace, forward_batch
 
 __all__ = [
@@ -95,9 +96,9 @@ class History(NamedTuple):
 
 def mlp_layer_norms(grads: MLP) -> Array:
     """Frobenius norm of each weight gradient of an MLP: layers 1..depth, then read-out."""
-    hidden = jnp.sqrt(jnp.sum(jnp.square(grads.hidden.w), axis=(1, 2)))
-    first = jnp.linalg.norm(grads.first.w)[None]
-    return jnp.concatenate([first, hidden, jnp.linalg.norm(grads.readout.w)[None]])
+    hidden = scaled_norm(grads.hidden.w, axis=(1, 2))
+    first = scaled_norm(grads.first.w)[None]
+    return jnp.concatenate([first, hidden, scaled_norm(grads.readout.w)[None]])
 
 
 @functools.cache
@@ -192,12 +193,36 @@ def fit(
         raise ValueError(
             f"ys must have {xs.shape[0]} rows like xs, got shape {ys.shape}"
         )
-    n = xs.shape[0]
-    batch = min(batch_size, n)
+    run = _runner(
+        model, optimizer, kind, min(batch_size, xs.shape[0]), layer_norms, record
+    )
+    final, (losses, norms, finite, recs) = run(
+        params, xs, ys, jax.random.split(key, steps)
+    )
+    history = History(losses, norms, finite, recs, None)
+    origin = find_nonfinite(history)
+    history = history._replace(nonfinite=origin)
+    if origin is not None and on_nonfinite == "raise":
+        raise NonFiniteError(origin, history)
+    return final, history
+
+
+@functools.lru_cache(maxsize=64)
+def _runner(
+    model: Model,
+    optimizer: optax.GradientTransformation,
+    kind: str,
+    batch: int,
+    layer_norms: Callable[[Any], Array],
+    record: Callable[[Any, Any, Any, Trace], Any] | None,
+) -> Callable[..., tuple[Any, tuple]]:
+    """The jitted training loop for one configuration, cached so that repeated
+    :func:`fit` calls with the same model and optimizer objects compile once."""
     loss_of = LOSSES[kind]
 
-    def step(carry: tuple[Any, Any], k: Array) -> tuple[tuple[Any, Any], tuple]:
+    def step(carry: tuple[Any, Any], k: Array, xs: Array, ys: Array) -> tuple:
         p, opt_state = carry
+        n = xs.shape[0]
         idx = (
             jax.random.choice(k, n, (batch,), replace=False)
             if batch < n
@@ -216,17 +241,14 @@ def fit(
         return (new_p, opt_state), (value, layer_norms(grads), finite, rec)
 
     @jax.jit
-    def run(p: Any, keys: Array) -> tuple[Any, tuple]:
-        (p, _), out = jax.lax.scan(step, (p, optimizer.init(p)), keys)
+    def run(p: Any, xs: Array, ys: Array, keys: Array) -> tuple[Any, tuple]:
+        def body(carry: tuple[Any, Any], k: Array) -> tuple:
+            return step(carry, k, xs, ys)
+
+        (p, _), out = jax.lax.scan(body, (p, optimizer.init(p)), keys)
         return p, out
 
-    final, (losses, norms, finite, recs) = run(params, jax.random.split(key, steps))
-    history = History(losses, norms, finite, recs, None)
-    origin = find_nonfinite(history)
-    history = history._replace(nonfinite=origin)
-    if origin is not None and on_nonfinite == "raise":
-        raise NonFiniteError(origin, history)
-    return final, history
+    return run
 
 
 def accuracy(params: Any, xs: ArrayLike, ys: ArrayLike, model: Model) -> float:
