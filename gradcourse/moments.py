@@ -1,0 +1,273 @@
+r"""Per-layer mean and variance of activations: the bias shift and self-normalisation.
+
+For a deep MLP with weights :math:`w \sim \mathcal N(0, g^2/n)` and zero biases, each
+pre-activation of layer :math:`l` is, over the random weights, a centred Gaussian whose
+variance is set by the **second moment** of the layer below:
+
+.. math::
+
+    z_l \sim \mathcal N(0, q_l), \qquad q_l = g^2\, \mathbb E[h_{l-1}^2]
+    = g^2 \bigl(\mu_{l-1}^2 + \nu_{l-1}\bigr),
+
+so the layer's mean and variance follow a one-dimensional map
+
+.. math::
+
+    \mu_l = \mathbb E[\phi(z_l)], \qquad
+    \nu_l = \mathbb E[\phi(z_l)^2] - \mu_l^2 .
+
+For the ELU family :math:`\phi(x) = \lambda x` (:math:`x > 0`),
+:math:`\lambda\alpha(e^x - 1)` (:math:`x \le 0`), which contains ReLU
+(:math:`\alpha = 0`), ELU (:math:`\lambda = 1`) and SELU, both expectations have closed
+forms (:func:`elu_family_moments`). A positive mean :math:`\mu_l` is Clevert et al.'s
+**bias shift**; SELU's constants make :math:`(\mu, \nu) = (0, 1)` a fixed point of the
+map with :math:`g = 1` (Klambauer et al.), which :func:`moment_map` iterates and
+:func:`propagate` measures in sampled networks.
+
+References:
+    Clevert, Unterthiner & Hochreiter, `Fast and accurate deep network learning by
+    exponential linear units (ELUs) <https://arxiv.org/abs/1511.07289>`_, 2015;
+    Klambauer, Unterthiner, Mayr & Hochreiter, `Self-normalizing neural networks
+    <https://arxiv.org/abs/1706.02515>`_, 2017.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+from jax.scipy.special import log_ndtr
+from jax.typing import ArrayLike
+
+from gradcourse import _checks
+from gradcourse.activations import resolve
+from gradcourse.networks import MLP, ActivationLike, Dense, forward_batch
+
+__all__ = [
+    "Moments",
+    "layer_moments",
+    "elu_family_moments",
+    "moment_map",
+    "propagate",
+    "shifted_inputs",
+]
+
+
+class Moments(NamedTuple):
+    """Per-layer mean and variance of activations, each ending in a ``depth`` axis.
+
+    Attributes:
+        mean: :math:`\\mu_l`, the average over inputs and units.
+        var: :math:`\\nu_l`, the variance over inputs and units together.
+    """
+
+    mean: Array
+    var: Array
+
+
+def layer_moments(post: ArrayLike) -> Moments:
+    """Mean and variance of each layer's activations over inputs and units.
+
+    Args:
+        post: activations ``(batch, depth, width)`` (``Trace.post``).
+
+    Returns:
+        :class:`Moments` with fields of shape ``(depth,)``.
+
+    Raises:
+        ValueError: if ``post`` is not 3-D.
+
+    Examples:
+        >>> m = layer_moments(jnp.array([[[0.0, 2.0]], [[2.0, 4.0]]]))
+        >>> float(m.mean[0]), float(m.var[0])
+        (2.0, 2.0)
+    """
+    post = jnp.asarray(post)
+    _checks.ndim("post", post, 3)
+    return Moments(jnp.mean(post, axis=(0, 2)), jnp.var(post, axis=(0, 2)))
+
+
+def elu_family_moments(
+    q: ArrayLike, alpha: float = 1.0, scale: float = 1.0
+) -> tuple[Array, Array]:
+    r"""Exact :math:`\mathbb E[\phi(z)]` and :math:`\mathbb E[\phi(z)^2]` for
+    :math:`z \sim \mathcal N(0, q)` and :math:`\phi` in the ELU family.
+
+    With :math:`s = \sqrt q`, :math:`\mathbb E[z; z > 0] = s/\sqrt{2\pi}`,
+    :math:`\mathbb E[z^2; z > 0] = q/2` and
+    :math:`\mathbb E[e^{kz}; z \le 0] = e^{k^2 q/2}\,\Phi(-ks)`:
+
+    .. math::
+
+        \mathbb E[\phi] = \lambda\Bigl(\frac{s}{\sqrt{2\pi}}
+            + \alpha\bigl(e^{q/2}\Phi(-s) - \tfrac12\bigr)\Bigr), \qquad
+        \mathbb E[\phi^2] = \lambda^2\Bigl(\frac q2 + \alpha^2\bigl(e^{2q}\Phi(-2s)
+            - 2e^{q/2}\Phi(-s) + \tfrac12\bigr)\Bigr).
+
+    The products :math:`e^{a}\Phi(-b)` are computed as
+    :math:`\exp(a + \log\Phi(-b))`, finite for every :math:`q`.
+
+    Args:
+        q: variance :math:`q \ge 0` (array).
+        alpha: :math:`\alpha \ge 0` (0 for ReLU, 1 for ELU, 1.6733 for SELU).
+        scale: :math:`\lambda > 0` (1.0507 for SELU).
+
+    Returns:
+        ``(mean, second_moment)``, each of the shape of ``q``.
+
+    Raises:
+        ValueError: for a negative ``alpha`` or a non-positive ``scale``.
+
+    Examples:
+        >>> m, m2 = elu_family_moments(2.0, alpha=0.0)  # ReLU: E[phi^2] = q/2
+        >>> round(float(m2), 6), round(float(m) * math.sqrt(math.pi), 4)
+        (1.0, 1.0)
+    """
+    _checks.non_negative("alpha", alpha)
+    _checks.positive("scale", scale)
+    q = jnp.asarray(q, jnp.float32)
+    s = jnp.sqrt(q)
+    e1 = jnp.exp(q / 2 + log_ndtr(-s))  # E[e^z; z <= 0]
+    e2 = jnp.exp(2 * q + log_ndtr(-2 * s))  # E[e^{2z}; z <= 0]
+    mean = scale * (s / math.sqrt(2 * math.pi) + alpha * (e1 - 0.5))
+    second = scale**2 * (q / 2 + alpha**2 * (e2 - 2 * e1 + 0.5))
+    return mean, second
+
+
+def moment_map(
+    mean0: float,
+    var0: float,
+    depth: int,
+    *,
+    alpha: float = 1.0,
+    scale: float = 1.0,
+    gain: float = 1.0,
+) -> Moments:
+    r"""Iterate the mean-field map for ``depth`` layers of an ELU-family network.
+
+    :math:`q_l = g^2(\mu_{l-1}^2 + \nu_{l-1})`, then :math:`(\mu_l, \nu_l)` from
+    :func:`elu_family_moments`, starting from the input moments
+    :math:`(\mu_0, \nu_0)`.
+
+    Args:
+        mean0, var0: mean and variance of the input features (``var0 >= 0``).
+        depth: layers, >= 1.
+        alpha, scale: the activation's constants (see :func:`elu_family_moments`).
+        gain: weight gain :math:`g > 0` (1 for LeCun normal).
+
+    Returns:
+        :class:`Moments` with fields of shape ``(depth,)``, layer 1 first.
+
+    Raises:
+        ValueError: for a bad ``var0``, ``depth``, ``alpha``, ``scale`` or ``gain``.
+
+    Examples:
+        >>> m = moment_map(2.0, 3.0, 40, alpha=1.6732632, scale=1.0507010)
+        >>> round(float(m.mean[-1]), 3), round(float(m.var[-1]), 3)
+        (0.0, 1.0)
+    """
+    _checks.non_negative("var0", var0)
+    _checks.positive_int("depth", depth)
+    _checks.positive("gain", gain)
+    if not _checks._is_real(mean0):
+        raise ValueError(f"mean0 must be a finite real number, got {mean0!r}")
+
+    def layer(second: Array, _: None) -> tuple[Array, tuple[Array, Array]]:
+        m, m2 = elu_family_moments(gain**2 * second, alpha, scale)
+        return m2, (m, m2 - m**2)
+
+    _, (means, variances) = jax.lax.scan(
+        layer, jnp.float32(mean0**2 + var0), None, length=depth
+    )
+    return Moments(means, variances)
+
+
+def shifted_inputs(key: Array, n: int, dim: int, mean: float, var: float) -> Array:
+    r"""Gaussian inputs with given moments: :math:`x_{ij} = \mu + \sqrt{\nu}\,\epsilon_{ij}`.
+
+    Args:
+        key: PRNG key.
+        n, dim: number of examples and features, each >= 1.
+        mean: :math:`\mu`, finite.
+        var: :math:`\nu \ge 0`.
+
+    Returns:
+        ``(n, dim)`` float32.
+
+    Raises:
+        ValueError: for a bad size, mean or variance.
+    """
+    _checks.positive_int("n", n)
+    _checks.positive_int("dim", dim)
+    _checks.non_negative("var", var)
+    if not _checks._is_real(mean):
+        raise ValueError(f"mean must be a finite real number, got {mean!r}")
+    return mean + math.sqrt(var) * jax.random.normal(key, (n, dim))
+
+
+@functools.partial(
+    jax.jit, static_argnames=("width", "depth", "seeds", "activation", "gain")
+)
+def _propagate(
+    key: Array, xs: Array, *, width: int, depth: int, seeds: int,
+    activation: ActivationLike, gain: float,
+) -> Moments:  # fmt: skip
+    phi = resolve(activation)
+    in_dim = xs.shape[1]
+    shape = (seeds, depth, width, max(width, in_dim))
+    # one flat draw: a many-dimensional draw compiles for seconds (partitionable threefry)
+    raw = jax.random.normal(key, (math.prod(shape),), xs.dtype).reshape(shape)
+
+    def one(r: Array) -> Moments:
+        params = MLP(
+            first=Dense(r[0, :, :in_dim] * (gain / math.sqrt(in_dim)), jnp.zeros(width)),
+            hidden=Dense(r[1:, :, :width] * (gain / math.sqrt(width)),
+                         jnp.zeros((depth - 1, width))),
+            readout=Dense(jnp.zeros((1, width)), jnp.zeros(1)),
+        )  # fmt: skip
+        return layer_moments(forward_batch(params, xs, phi)[1].post)
+
+    return jax.vmap(one)(raw)
+
+
+def propagate(
+    key: Array,
+    xs: ArrayLike,
+    *,
+    width: int,
+    depth: int,
+    seeds: int,
+    activation: ActivationLike,
+    gain: float = 1.0,
+) -> Moments:
+    r"""Measured per-layer moments of freshly initialised deep MLPs.
+
+    ``seeds`` networks with ``depth`` hidden layers of ``width`` units, weights
+    :math:`\mathcal N(0, g^2/n_{\text{in}})` (LeCun normal for :math:`g = 1`, He for
+    :math:`g = \sqrt 2`) and zero biases, are run on ``xs``; each layer's activations are
+    summarised by :func:`layer_moments`.
+
+    Args:
+        key: PRNG key.
+        xs: inputs ``(batch, in_dim)``.
+        width, depth, seeds: each >= 1.
+        activation: registry name or elementwise function (hashable).
+        gain: weight gain, > 0.
+
+    Returns:
+        :class:`Moments` with fields of shape ``(seeds, depth)``.
+
+    Raises:
+        ValueError: for bad sizes, a bad gain, or ``xs`` that is not 2-D.
+    """
+    xs = jnp.asarray(xs, jnp.float32)
+    _checks.ndim("xs", xs, 2)
+    for name, v in [("width", width), ("depth", depth), ("seeds", seeds)]:
+        _checks.positive_int(name, v)
+    _checks.positive("gain", gain)
+    return _propagate(key, xs, width=width, depth=depth, seeds=seeds,
+                      activation=activation, gain=float(gain))  # fmt: skip
