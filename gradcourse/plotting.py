@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["setup", "seed_band", "layer_norms"]
+__all__ = ["setup", "seed_band", "layer_norms", "layer_heatmap"]
 
 
 def setup() -> None:
@@ -121,3 +121,125 @@ def layer_norms(
     ax.set_xlabel("layer $l$ (input side on the left)")
     ax.set_ylabel(ylabel)
     return ax
+
+
+def layer_heatmap(
+    ax: Any,
+    values: ArrayLike,
+    *,
+    log: bool = True,
+    cmap: str = "viridis",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    colorbar_label: str | None = None,
+) -> Any:
+    """Heat map of a per-layer quantity over training: steps across, layers up.
+
+    Args:
+        ax: matplotlib Axes.
+        values: ``(steps, layers)``, e.g. ``History.grad_norms``; layer 1 (input side)
+            is drawn at the bottom.
+        log: colour by ``log10(values)`` (non-positive values are left blank).
+        cmap: colour map name.
+        vmin, vmax: colour limits (in log10 units when ``log``).
+        colorbar_label: if given, add a colour bar with this label.
+
+    Returns:
+        ``ax``.
+
+    Raises:
+        ValueError: if ``values`` is not 2-D.
+    """
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 2:
+        raise ValueError(f"values must be (steps, layers), got shape {values.shape}")
+    if log:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.where(values > 0, np.log10(values), np.nan)
+    steps, layers = values.shape
+    image = ax.imshow(values.T, origin="lower", aspect="auto", cmap=cmap,
+                      interpolation="nearest", vmin=vmin, vmax=vmax,
+                      extent=(-0.5, steps - 0.5, 0.5, layers + 0.5))  # fmt: skip
+    ax.grid(False)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("layer (input at the bottom)")
+    if colorbar_label is not None:
+        ax.figure.colorbar(image, ax=ax, label=colorbar_label)
+    return ax
+
+
+def activation_timeline(ax: Any, entries: Any) -> Any:
+    """Activation functions against the year of their paper, one row each, oldest lowest.
+
+    Saturating functions are drawn in grey, the others in colour.
+
+    Args:
+        ax: matplotlib Axes.
+        entries: :class:`gradcourse.activations.Activation` records (e.g.
+            ``REGISTRY.values()``), oldest first.
+
+    Returns:
+        ``ax``.
+    """
+    entries = list(entries)
+    years = [e.year for e in entries]
+    ax.step(years, range(len(entries)), where="post", color="0.85", linewidth=1)
+    for row, entry in enumerate(entries):
+        color = "0.55" if entry.saturating else "C0"
+        ax.plot([entry.year], [row], "o", color=color)
+        ax.annotate(
+            f"{entry.label}, {entry.authors}",
+            (entry.year, row),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=7,
+        )
+    ax.set_xlim(min(years) - 2, max(years) + 14)
+    ax.set_ylim(-0.8, len(entries) - 0.2)
+    ax.set_yticks([])
+    ax.grid(False, axis="y")
+    ax.set_xlabel("year of the paper")
+    return ax
+
+
+def activation_gallery(
+    axes: Any, entries: Any, x: ArrayLike, values: ArrayLike, slopes: ArrayLike
+) -> Any:
+    """One panel per activation: the function (solid), its derivative (dashed), kinks.
+
+    Args:
+        axes: an array of matplotlib Axes with at least ``len(entries)`` panels; unused
+            panels are hidden.
+        entries: :class:`gradcourse.activations.Activation` records.
+        x: points, ``(n,)``.
+        values, slopes: ``(len(entries), n)`` function values and derivatives at ``x``
+            (:func:`gradcourse.activations.tabulate`).
+
+    Returns:
+        ``axes``.
+
+    Raises:
+        ValueError: if there are fewer panels than entries or the shapes disagree.
+    """
+    entries = list(entries)
+    flat = np.asarray(axes).ravel()
+    x, values, slopes = np.asarray(x), np.asarray(values), np.asarray(slopes)
+    if flat.size < len(entries):
+        raise ValueError(f"axes must have >= {len(entries)} panels, got {flat.size}")
+    if values.shape != (len(entries), x.size) or slopes.shape != values.shape:
+        raise ValueError(
+            f"values and slopes must have shape ({len(entries)}, {x.size}), "
+            f"got {values.shape} and {slopes.shape}"
+        )
+    for ax, entry, v, d in zip(flat, entries, values, slopes, strict=False):
+        ax.plot(x, v, color="C0", label=r"$\phi$")
+        ax.plot(x, d, "--", color="C3", label=r"$\phi'$")
+        for k in entry.kinks:
+            if x.min() <= k <= x.max():
+                ax.axvline(k, color="0.6", linewidth=0.6, linestyle=":")
+        ax.set_title(f"{entry.label} ({entry.year})\n${entry.formula}$", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in flat[len(entries) :]:
+        ax.set_visible(False)
+    return axes

@@ -1,0 +1,557 @@
+r"""A gradient-health monitor that runs inside a jitted optax training step.
+
+At every step :func:`health` turns the parameters :math:`W_l`, the gradients
+:math:`G_l = \partial L/\partial W_l`, the optimizer's updates :math:`U_l` and the forward
+:class:`~gradcourse.networks.Trace` into one :class:`Health` record:
+
+.. math::
+
+    \lVert G_l\rVert_F, \qquad
+    \rho^{\text{grad}}_l = \frac{\lVert G_l\rVert_F}{\lVert W_l\rVert_F}, \qquad
+    \rho^{\text{upd}}_l = \frac{\lVert U_l\rVert_F}{\lVert W_l\rVert_F},
+
+the fraction of saturated and of dead units in each hidden layer, and which layers held a
+non-finite value. All norms are over the weight matrix of a layer (biases start at zero,
+where a ratio to the parameter norm is undefined); for tensors of mean about zero the norm
+ratio is the ratio of root-mean-squares, the quantity behind the customary
+:math:`\rho^{\text{upd}} \approx 10^{-3}` rule of thumb (Karpathy, 2022).
+
+The functions are pure and shape-static, so :func:`recorder` can be handed to
+:func:`gradcourse.train.fit` as ``record=``; :func:`first_nonfinite` and :func:`diagnose`
+read the stacked records afterwards. :func:`monitored` wraps any optax transformation and
+keeps the optimizer-side statistics in its state, as ``optax.snapshot`` does.
+
+References:
+    Glorot & Bengio, `Understanding the difficulty of training deep feedforward neural
+    networks <https://proceedings.mlr.press/v9/glorot10a.html>`_, 2010;
+    Karpathy, `Building makemore Part 3: Activations & Gradients, BatchNorm
+    <https://www.youtube.com/watch?v=P6sfmUTpUmc>`_, 2022.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax import Array
+from jax.typing import ArrayLike
+
+from gradcourse import _checks
+from gradcourse.networks import MLP, Dense, Trace
+
+__all__ = [
+    "ASYMPTOTES",
+    "Diagnosis",
+    "Health",
+    "MonitorState",
+    "Origin",
+    "StepStats",
+    "Thresholds",
+    "dead_fraction",
+    "diagnose",
+    "first_nonfinite",
+    "health",
+    "layer_finite",
+    "layer_norms",
+    "monitored",
+    "recorder",
+    "saturated_fraction",
+    "step_stats",
+]
+
+#: Asymptotes of the saturating activations: a unit is saturated when its output lies
+#: within ``tol`` of one of them.
+ASYMPTOTES: dict[str, tuple[float, float]] = {
+    "sigmoid": (0.0, 1.0),
+    "tanh": (-1.0, 1.0),
+}
+
+
+def _per_layer(tree: MLP, reduce: Callable[[Array, tuple[int, ...]], Array]) -> Array:
+    """``reduce`` over each layer's weight: layers 1..depth, then the read-out."""
+    if not isinstance(tree, MLP):
+        raise ValueError(f"tree must be a gradcourse.networks.MLP, got {type(tree)}")
+    first = reduce(tree.first.w, (0, 1))[None]
+    hidden = reduce(tree.hidden.w, (1, 2))
+    readout = reduce(tree.readout.w, (0, 1))[None]
+    return jnp.concatenate([first, hidden, readout])
+
+
+def layer_norms(tree: MLP) -> Array:
+    r"""Frobenius norm of each layer's weight, :math:`\lVert W_l\rVert_F`.
+
+    Applies to parameters, gradients and updates alike (an optax update has the
+    parameters' structure), and equals :func:`gradcourse.train.mlp_layer_norms`.
+
+    Args:
+        tree: an :class:`~gradcourse.networks.MLP`-shaped pytree.
+
+    Returns:
+        ``(depth + 1,)``: layers 1..depth, then the read-out.
+
+    Raises:
+        ValueError: if ``tree`` is not an ``MLP``.
+
+    Examples:
+        >>> import jax
+        >>> from gradcourse.networks import init_mlp
+        >>> layer_norms(init_mlp(jax.random.key(0), 4, 8, 3, 2)).shape
+        (4,)
+    """
+    return _per_layer(tree, lambda w, axes: jnp.sqrt(jnp.sum(jnp.square(w), axis=axes)))
+
+
+def layer_finite(tree: MLP) -> Array:
+    """True for each layer whose weight *and* bias are all finite.
+
+    Unlike a non-finite norm, this also catches a NaN in a bias and cannot be fooled by a
+    finite gradient whose sum of squares overflows float32.
+
+    Args:
+        tree: an :class:`~gradcourse.networks.MLP`-shaped pytree.
+
+    Returns:
+        ``(depth + 1,)`` booleans: layers 1..depth, then the read-out.
+
+    Raises:
+        ValueError: if ``tree`` is not an ``MLP``.
+    """
+    w_ok = _per_layer(tree, lambda w, axes: jnp.all(jnp.isfinite(w), axis=axes))
+    b_tree = MLP(*(Dense(d.b[..., None], d.b) for d in tree))  # bias as a 1-column "w"
+    b_ok = _per_layer(b_tree, lambda b, axes: jnp.all(jnp.isfinite(b), axis=axes))
+    return w_ok & b_ok
+
+
+def saturated_fraction(post: ArrayLike, activation: str, tol: float = 0.01) -> Array:
+    r"""Fraction of (example, unit) outputs within ``tol`` of an asymptote, per layer.
+
+    For the sigmoid a unit is saturated when :math:`h < \text{tol}` or
+    :math:`h > 1 - \text{tol}`, which is :math:`\sigma'(z) < \text{tol}(1-\text{tol})`
+    (0.0099, 4% of the maximal slope 1/4 at ``tol = 0.01``); for tanh when
+    :math:`|h| > 1 - \text{tol}`, which is :math:`\tanh'(z) < 2\,\text{tol} -
+    \text{tol}^2` (0.0199, 2% of the maximal slope 1). A saturated unit passes back less
+    than that fraction of the gradient it receives.
+
+    Args:
+        post: activations ``(batch, depth, width)`` (``Trace.post``).
+        activation: ``"sigmoid"`` or ``"tanh"`` (a key of :data:`ASYMPTOTES`).
+        tol: distance to an asymptote, in (0, 0.5).
+
+    Returns:
+        ``(depth,)`` fractions in [0, 1].
+
+    Raises:
+        ValueError: for an unknown ``activation``, a ``tol`` outside (0, 0.5) or
+            ``post`` that is not 3-D.
+
+    Examples:
+        >>> h = jnp.array([[[0.995, 0.5, -0.999, 0.0]]])
+        >>> saturated_fraction(h, "tanh").tolist()
+        [0.5]
+    """
+    _checks.one_of("activation", activation, tuple(ASYMPTOTES))
+    _checks.in_range("tol", tol, 0.0, 0.5, closed="neither")
+    post = jnp.asarray(post)
+    _checks.ndim("post", post, 3)
+    low, high = ASYMPTOTES[activation]
+    sat = (post < low + tol) | (post > high - tol)
+    return jnp.mean(sat, axis=(0, 2))
+
+
+def dead_fraction(post: ArrayLike, atol: float = 0.0) -> Array:
+    r"""Fraction of units that output (at most ``atol`` in size) zero for every example.
+
+    A ReLU unit with :math:`z_{l,j}(x) \le 0` for every input in the batch outputs 0 and
+    passes back :math:`\phi'(z) = 0`: neither it nor its incoming weights learn from this
+    batch. Measured on a minibatch, "dead" means dead on that batch; a unit dead on a batch
+    of 128 digits is almost always dead on the whole training set.
+
+    Args:
+        post: activations ``(batch, depth, width)``.
+        atol: largest ``|h|`` still counted as zero, >= 0.
+
+    Returns:
+        ``(depth,)`` fractions in [0, 1].
+
+    Raises:
+        ValueError: if ``post`` is not 3-D or ``atol`` is negative.
+
+    Examples:
+        >>> h = jnp.array([[[0.0, 1.0]], [[0.0, 0.0]]])  # 2 examples, 1 layer, 2 units
+        >>> dead_fraction(h).tolist()
+        [0.5]
+    """
+    _checks.non_negative("atol", atol)
+    post = jnp.asarray(post)
+    _checks.ndim("post", post, 3)
+    return jnp.mean(jnp.all(jnp.abs(post) <= atol, axis=0), axis=-1)
+
+
+class StepStats(NamedTuple):
+    """What the optimizer side of a step says about each layer, ``(depth + 1,)`` each.
+
+    Attributes:
+        grad_norm: :math:`\\lVert G_l\\rVert_F`.
+        param_norm: :math:`\\lVert W_l\\rVert_F` before the update.
+        update_norm: :math:`\\lVert U_l\\rVert_F`.
+        grad_finite: True where the layer's gradient (weight and bias) is finite.
+        update_finite: True where the layer's update is finite.
+    """
+
+    grad_norm: Array
+    param_norm: Array
+    update_norm: Array
+    grad_finite: Array
+    update_finite: Array
+
+
+def step_stats(params: MLP, grads: MLP, updates: MLP) -> StepStats:
+    """The :class:`StepStats` of one optimizer step.
+
+    Raises:
+        ValueError: if an argument is not an ``MLP``.
+    """
+    return StepStats(
+        layer_norms(grads),
+        layer_norms(params),
+        layer_norms(updates),
+        layer_finite(grads),
+        layer_finite(updates),
+    )
+
+
+class Health(NamedTuple):
+    """One step of the monitor (a leading ``steps`` axis when stacked by ``fit``).
+
+    Attributes:
+        stats: the :class:`StepStats`.
+        grad_ratio: ``(depth + 1,)`` :math:`\\lVert G_l\\rVert/\\lVert W_l\\rVert`.
+        update_ratio: ``(depth + 1,)`` :math:`\\lVert U_l\\rVert/\\lVert W_l\\rVert`.
+        saturated: ``(depth,)`` :func:`saturated_fraction`, NaN if no asymptotes given.
+        dead: ``(depth,)`` :func:`dead_fraction`.
+        activation_mean: ``(depth,)`` mean of ``h`` over the batch and the units.
+        activation_std: ``(depth,)`` standard deviation of ``h`` over the same.
+        activation_finite: ``(depth,)`` True where every ``z`` and ``h`` of the layer is
+            finite.
+    """
+
+    stats: StepStats
+    grad_ratio: Array
+    update_ratio: Array
+    saturated: Array
+    dead: Array
+    activation_mean: Array
+    activation_std: Array
+    activation_finite: Array
+
+
+def health(
+    params: MLP,
+    grads: MLP,
+    updates: MLP,
+    trace: Trace,
+    *,
+    saturation: str | None = None,
+    tol: float = 0.01,
+    dead_atol: float = 0.0,
+) -> Health:
+    """Gradient health of one training step; pure, so it runs under ``jit`` and ``scan``.
+
+    Args:
+        params: parameters before the update (:class:`~gradcourse.networks.MLP`).
+        grads: their gradient, same structure.
+        updates: the optimizer's updates, same structure.
+        trace: the forward :class:`~gradcourse.networks.Trace`, fields
+            ``(batch, depth, width)``.
+        saturation: ``"sigmoid"`` or ``"tanh"`` to measure saturation against that
+            function's asymptotes; None (for ReLU and other activations without two
+            asymptotes) records NaN.
+        tol: saturation distance, see :func:`saturated_fraction`.
+        dead_atol: see :func:`dead_fraction`.
+
+    Returns:
+        A :class:`Health`.
+
+    Raises:
+        ValueError: for a bad ``saturation``, ``tol``, ``dead_atol`` or tree type.
+    """
+    if saturation is not None:
+        _checks.one_of("saturation", saturation, tuple(ASYMPTOTES))
+    stats = step_stats(params, grads, updates)
+    post, pre = jnp.asarray(trace.post), jnp.asarray(trace.pre)
+    _checks.ndim("trace.post", post, 3)
+    if saturation is None:
+        sat = jnp.full(post.shape[1], jnp.nan, post.dtype)
+    else:
+        sat = saturated_fraction(post, saturation, tol)
+    finite = jnp.all(jnp.isfinite(post) & jnp.isfinite(pre), axis=(0, 2))
+    return Health(
+        stats,
+        stats.grad_norm / stats.param_norm,
+        stats.update_norm / stats.param_norm,
+        sat,
+        dead_fraction(post, dead_atol),
+        jnp.mean(post, axis=(0, 2)),
+        jnp.std(post, axis=(0, 2)),
+        finite,
+    )
+
+
+def recorder(
+    saturation: str | None = None, *, tol: float = 0.01, dead_atol: float = 0.0
+) -> Callable[[MLP, MLP, MLP, Trace], Health]:
+    """A ``record(params, grads, updates, trace)`` hook for :func:`gradcourse.train.fit`.
+
+    Args:
+        saturation: ``"sigmoid"``, ``"tanh"`` or None, as in :func:`health`.
+        tol: saturation distance in (0, 0.5).
+        dead_atol: largest ``|h|`` counted as zero, >= 0.
+
+    Returns:
+        :func:`health` with these settings bound; ``fit`` stacks its :class:`Health`
+        records over steps into ``History.records``.
+
+    Raises:
+        ValueError: for a bad argument (checked now, not at the first step).
+
+    Examples:
+        >>> record = recorder("tanh")
+        >>> record.keywords["saturation"]
+        'tanh'
+    """
+    if saturation is not None:
+        _checks.one_of("saturation", saturation, tuple(ASYMPTOTES))
+    _checks.in_range("tol", tol, 0.0, 0.5, closed="neither")
+    _checks.non_negative("dead_atol", dead_atol)
+    return functools.partial(
+        health, saturation=saturation, tol=tol, dead_atol=dead_atol
+    )
+
+
+class Origin(NamedTuple):
+    """Where NaN/Inf first appeared; compares equal to :class:`gradcourse.train.NonFinite`.
+
+    Attributes:
+        step: 0-based training step.
+        layer: 1-based layer (the read-out is ``depth + 1``); 0 for the loss.
+        where: ``"activation"``, ``"loss"``, ``"gradient"`` or ``"update"``.
+    """
+
+    step: int
+    layer: int
+    where: str
+
+
+def first_nonfinite(history: Any) -> Origin | None:
+    """Scan a :class:`gradcourse.train.History` with :class:`Health` records for NaN/Inf.
+
+    "The layer where it began" follows the order in which a step computes: the forward
+    pass (input to output), the loss, the backward pass (output to input), the update.
+    At the first step with any non-finite value, the origin is
+
+    1. the lowest layer with a non-finite ``z`` or ``h`` (every layer above inherits it);
+    2. else the loss, if it is non-finite (layer 0);
+    3. else the highest layer with a non-finite gradient (every layer below inherits it);
+    4. else the lowest layer with a non-finite update (an optimizer fault, or a gradient
+       so large that the update overflowed); the parameters become non-finite at the
+       next step.
+
+    Args:
+        history: has ``loss`` ``(steps,)`` and ``records`` a stacked :class:`Health`
+            (``fit(..., record=recorder(...))``).
+
+    Returns:
+        An :class:`Origin`, or None if every value was finite.
+
+    Raises:
+        ValueError: if ``history.records`` is not a :class:`Health`.
+    """
+    rec = getattr(history, "records", None)
+    if not isinstance(rec, Health):
+        raise ValueError(
+            "history.records must be a Health (train with record=monitor.recorder()), "
+            f"got {type(rec).__name__}"
+        )
+    checks = (
+        ("activation", np.asarray(rec.activation_finite), "low"),
+        ("loss", np.isfinite(np.asarray(history.loss))[:, None], "low"),
+        ("gradient", np.asarray(rec.stats.grad_finite), "high"),
+        ("update", np.asarray(rec.stats.update_finite), "low"),
+    )
+    bad_step = np.stack([~ok.all(axis=1) for _, ok, _ in checks]).any(axis=0)
+    if not bad_step.any():
+        return None
+    step = int(np.argmax(bad_step))
+    for where, ok, end in checks:
+        bad = np.nonzero(~ok[step])[0]
+        if bad.size:
+            layer = (
+                0 if where == "loss" else int(bad.min() if end == "low" else bad.max())
+            )
+            return Origin(step, layer + (where != "loss"), where)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class Thresholds(NamedTuple):
+    """The lines :func:`diagnose` draws; the defaults are rules of thumb, not laws.
+
+    Attributes:
+        vanishing: bottom-to-top gradient ratio below this is "vanishing" (the first
+            layer gets less than 1% of the top hidden layer's gradient).
+        exploding: bottom-to-top gradient ratio above this is "exploding".
+        frozen: a median update-to-parameter ratio of the first layer below this (100x
+            under the customary 1e-3) is "vanishing" too: the input layer does not move.
+        unstable: a median (over steps) of the largest layer's update-to-parameter
+            ratio above this is "exploding": a typical step rewrites a tenth of a layer.
+        saturated: a mean saturated fraction of a layer above this is "saturated".
+        dead: a dead fraction of a layer at the end above this is "dead".
+    """
+
+    vanishing: float = 1e-2
+    exploding: float = 1e2
+    frozen: float = 1e-5
+    unstable: float = 1e-1
+    saturated: float = 0.5
+    dead: float = 0.5
+
+
+class Diagnosis(NamedTuple):
+    """Result of :func:`diagnose`.
+
+    Attributes:
+        label: ``"non-finite"``, ``"exploding"``, ``"vanishing"``, ``"dead"``,
+            ``"saturated"`` or ``"healthy"``: the first rule that fires, in the order
+            non-finite; bottom-to-top gradient ratio (exploding, vanishing); frozen
+            first layer (vanishing); dead; saturated; oversized updates (exploding).
+            Dead and saturated units come before oversized updates because they are
+            the specific state a too-large step leaves behind.
+        reasons: one sentence per rule that fired (several may fire).
+        bottom_top: median over steps of :math:`\\lVert G_1\\rVert/\\lVert G_L\\rVert`
+            (first over last hidden layer).
+        first_update_ratio: median over steps of the first layer's update ratio.
+        max_update_ratio: median over steps of the largest layer update ratio.
+        saturated: largest per-layer mean saturated fraction (NaN if not measured).
+        dead: largest per-layer dead fraction at the last step.
+        origin: :func:`first_nonfinite`, or None.
+    """
+
+    label: str
+    reasons: tuple[str, ...]
+    bottom_top: float
+    first_update_ratio: float
+    max_update_ratio: float
+    saturated: float
+    dead: float
+    origin: Origin | None
+
+
+def diagnose(history: Any, thresholds: Thresholds | None = None) -> Diagnosis:
+    """Classify a training run from its :class:`Health` records.
+
+    The rules (thresholds in :class:`Thresholds`) are checked in the order of
+    :attr:`Diagnosis.label`. Steps at or after the first non-finite value are ignored
+    for the numeric rules.
+
+    Args:
+        history: a :class:`gradcourse.train.History` recorded with :func:`recorder`.
+        thresholds: the decision lines; default :class:`Thresholds()`.
+
+    Returns:
+        A :class:`Diagnosis`.
+
+    Raises:
+        ValueError: if the records are not :class:`Health`, there are fewer than 2 hidden
+            layers, or ``thresholds`` is not a :class:`Thresholds` of positive numbers.
+    """
+    t = Thresholds() if thresholds is None else thresholds
+    if not isinstance(t, Thresholds):
+        raise ValueError(f"thresholds must be a Thresholds, got {type(t).__name__}")
+    for name, value in t._asdict().items():
+        _checks.positive(f"thresholds.{name}", value)
+    origin = first_nonfinite(history)
+    rec = history.records
+    end = origin.step if origin is not None else np.asarray(history.loss).shape[0]
+    g = np.asarray(rec.stats.grad_norm)[: max(end, 1)]
+    if g.shape[1] < 3:
+        raise ValueError(f"need >= 2 hidden layers to compare, got {g.shape[1] - 1}")
+    with np.errstate(all="ignore"):
+        bottom_top = float(np.median(g[:, 0] / g[:, -2]))
+        upd = np.asarray(rec.update_ratio)[: max(end, 1)]
+        first_upd = float(np.median(upd[:, 0]))
+        max_upd = float(np.median(np.max(upd, axis=1)))
+        sat = np.asarray(rec.saturated)[: max(end, 1)]
+        sat_max = float(np.nanmax(sat.mean(axis=0))) if np.isfinite(sat).any() \
+            else float("nan")  # fmt: skip
+        dead = float(np.asarray(rec.dead)[max(end, 1) - 1].max())
+    rules = [
+        ("non-finite", origin is not None,
+         f"non-finite {origin.where if origin else ''} at step "
+         f"{origin.step if origin else -1}, layer {origin.layer if origin else -1}"),
+        ("exploding", bottom_top > t.exploding,
+         f"first layer gets {bottom_top:.3g}x the top layer's gradient"),
+        ("vanishing", bottom_top < t.vanishing,
+         f"first layer gets {bottom_top:.3g}x the top layer's gradient"),
+        ("vanishing", first_upd < t.frozen,
+         f"first layer's update ratio is {first_upd:.3g}"),
+        ("dead", dead > t.dead, f"{dead:.0%} of a layer's units are dead"),
+        ("saturated", sat_max > t.saturated, f"{sat_max:.0%} of a layer is saturated"),
+        ("exploding", max_upd > t.unstable,
+         f"a typical step moves a layer by {max_upd:.3g} of its norm"),
+    ]  # fmt: skip
+    fired = [(label, why) for label, ok, why in rules if ok]
+    label = fired[0][0] if fired else "healthy"
+    return Diagnosis(label, tuple(w for _, w in fired), bottom_top, first_upd, max_upd,
+                     sat_max, dead, origin)  # fmt: skip
+
+
+class MonitorState(NamedTuple):
+    """State of :func:`monitored`: the wrapped transformation's state and the last
+    step's :class:`StepStats` (zeros before the first update)."""
+
+    inner_state: optax.OptState
+    stats: StepStats
+
+
+def monitored(inner: optax.GradientTransformation) -> optax.GradientTransformation:
+    """Wrap an optax transformation so that its state carries each step's
+    :class:`StepStats`, in the manner of ``optax.snapshot``.
+
+    Use it in a hand-written training loop to read per-layer gradient, parameter and
+    update norms (and finiteness) out of the optimizer state without changing the loop:
+    ``state.stats`` after ``updates, state = opt.update(grads, state, params)``.
+
+    Args:
+        inner: the optimizer to wrap, e.g. ``optax.adam(1e-3)``; its parameters must be
+            an :class:`~gradcourse.networks.MLP`.
+
+    Returns:
+        A ``GradientTransformation`` with the same updates as ``inner``; ``update``
+        requires ``params``.
+
+    Raises:
+        ValueError: if ``inner`` is not a ``GradientTransformation``, or ``update`` is
+            called without ``params``.
+    """
+    if not isinstance(inner, optax.GradientTransformation):
+        raise ValueError(
+            f"inner must be an optax.GradientTransformation, got {type(inner).__name__}"
+        )
+
+    def init(params: MLP) -> MonitorState:
+        zeros = jnp.zeros_like(layer_norms(params))
+        ok = jnp.ones(zeros.shape, bool)
+        return MonitorState(inner.init(params), StepStats(zeros, zeros, zeros, ok, ok))
+
+    def update(
+        grads: MLP, state: MonitorState, params: MLP | None = None
+    ) -> tuple[MLP, MonitorState]:
+        if params is None:
+            raise ValueError("params must be given to a monitored optimizer's update")
+        updates, inner_state = inner.update(grads, state.inner_state, params)
+        return updates, MonitorState(inner_state, step_stats(params, grads, updates))
+
+    return optax.GradientTransformation(init, update)

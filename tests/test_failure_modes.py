@@ -1,0 +1,105 @@
+"""Tests for gradcourse.failure_modes: each symptom appears, each fix removes it."""
+
+import math
+
+import jax
+import numpy as np
+import pytest
+
+import gradcourse as gc
+from gradcourse.failure_modes import FAILURE_MODES, INITS, Config, reproduce, run
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """Every gallery entry and its fix, trained once with one key."""
+    key = jax.random.key(3)
+    return {
+        (name, fixed): reproduce(name, key, fixed=fixed)
+        for name in FAILURE_MODES
+        for fixed in (False, True)
+    }
+
+
+def _tail_loss(r, n=20):
+    return float(np.mean(np.asarray(r.history.loss)[-n:]))
+
+
+def test_reproduce_stuck_at_ln10_and_its_fix(runs):
+    stuck, fixed = runs["stuck_at_ln10", False], runs["stuck_at_ln10", True]
+    assert abs(_tail_loss(stuck) - math.log(10)) < 0.02
+    assert stuck.diagnosis.label == "vanishing"
+    assert _tail_loss(fixed) < 0.5 and fixed.diagnosis.label == "healthy"
+
+
+def test_reproduce_nan_after_k_and_its_fix(runs):
+    bad, fixed = runs["nan_after_k", False], runs["nan_after_k", True]
+    origin = bad.diagnosis.origin
+    assert bad.diagnosis.label == "non-finite" and 0 < origin.step < 40
+    assert not np.isfinite(np.asarray(bad.history.loss)[-1])
+    assert fixed.history.nonfinite is None and _tail_loss(fixed) < 1.5
+
+
+def test_reproduce_most_dead_and_its_fix(runs):
+    bad, fixed = runs["most_dead", False], runs["most_dead", True]
+    assert bad.diagnosis.label == "dead" and bad.diagnosis.dead > 0.5
+    assert fixed.diagnosis.dead < 0.3 and fixed.diagnosis.label == "healthy"
+
+
+def test_reproduce_top_saturated_and_its_fix(runs):
+    """Glorot & Bengio (2010), Fig. 2: the top sigmoid layer sinks toward 0, the others
+    stay near 1/2, and the loss stalls near ln 10."""
+    bad, fixed = runs["top_saturated", False], runs["top_saturated", True]
+    mean = np.asarray(bad.history.records.activation_mean)[-1]
+    assert mean[-1] < 0.1 and np.all(np.abs(mean[:-1] - 0.5) < 0.25)
+    assert abs(_tail_loss(bad) - math.log(10)) < 0.05
+    assert _tail_loss(fixed) < 0.1 and fixed.diagnosis.label == "healthy"
+
+
+def test_inits_standard_backprop_variance_shrinks_by_a_third(key):
+    """Glorot & Bengio (2010), Sec. 4.2: with Var(w) = 1/(3n) the back-propagated
+    gradient variance shrinks by n Var(w) E[tanh'^2] ~ 1/3 per layer, while the weight
+    gradients stay level; the normalised init keeps the ratio near E[tanh'^2] (> 0.7)."""
+    data = gc.data.digits(jax.random.fold_in(key, 0))
+    xs, ys = data.x_train[:256], data.y_train[:256]
+    keys = jax.random.split(jax.random.fold_in(key, 1), 8)
+
+    def probe(init):
+        g = gc.probes.probe_seeds(keys, xs, ys, width=256, depth=8, activation="tanh",
+                                  w_init=INITS[init])  # fmt: skip
+        h = np.asarray(g.hidden) ** 2
+        return np.exp(np.mean(np.log(h[:, :-1] / h[:, 1:]))), np.asarray(g.weights)
+
+    ratio_std, weights_std = probe("standard")
+    ratio_glorot, _ = probe("glorot")
+    assert abs(ratio_std - 1 / 3) < 0.04
+    assert 0.7 < ratio_glorot < 1.0
+    level = np.median(weights_std[:, 1:-1], axis=0)  # hidden layers 2..depth
+    assert level.max() / level.min() < 1.3
+
+
+def test_inits_variances(key):
+    n_out, n_in = 300, 200
+    w_std = INITS["standard"](key, (n_out, n_in))
+    w_glorot = INITS["glorot"](key, (n_out, n_in))
+    assert abs(float(w_std.max()) - 1 / math.sqrt(n_in)) < 1e-3
+    assert abs(float(w_glorot.max()) - math.sqrt(6 / (n_in + n_out))) < 1e-3
+    assert abs(float(w_std.var()) * 3 * n_in - 1) < 0.03
+
+
+def test_run_rejects_bad_config(key):
+    good = Config("tanh", 3, "glorot", "sgd", 0.1, steps=2)
+    bad = {
+        "depth": 0, "init": "orthogonal", "optimizer": "rmsprop", "learning_rate": -1.0,
+        "momentum": 1.0, "clip": 0.0, "activation": "not_a_function", "steps": 0,
+    }  # fmt: skip
+    for field, value in bad.items():
+        with pytest.raises(ValueError, match=field):
+            run(key, good._replace(**{field: value}))
+    with pytest.raises(ValueError, match="config"):
+        run(key, {"activation": "tanh"})
+
+
+def test_reproduce_rejects_unknown_name(key):
+    with pytest.raises(ValueError, match="name"):
+        reproduce("exploding_everything", key)
