@@ -28,7 +28,7 @@ References:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -47,7 +47,7 @@ __all__ = ["Config", "FailureMode", "FAILURE_MODES", "INITS", "Run", "reproduce"
 #: :math:`U[-1/\sqrt{n}, 1/\sqrt{n}]` of Glorot & Bengio (variance :math:`1/(3n)`),
 #: ``"glorot"`` their normalised :math:`U[\pm\sqrt{6/(n_{in}+n_{out})}]`, ``"he"`` is
 #: :math:`N(0, 2/n)`, ``"lecun"`` :math:`N(0, 1/n)`.
-INITS: MappingProxyType[str, Callable[..., Array]] = MappingProxyType(
+INITS: Mapping[str, Callable[..., Array]] = MappingProxyType(
     {
         "standard": jax.nn.initializers.variance_scaling(
             1 / 3, "fan_in", "uniform", in_axis=-1, out_axis=-2
@@ -103,7 +103,7 @@ class FailureMode(NamedTuple):
 
 
 #: The gallery, by symptom name.
-FAILURE_MODES: MappingProxyType[str, FailureMode] = MappingProxyType(
+FAILURE_MODES: Mapping[str, FailureMode] = MappingProxyType(
     {
         "stuck_at_ln10": FailureMode(
             "the loss stays at ln 10, the loss of a uniform guess over 10 classes",

@@ -70,7 +70,7 @@ __all__ = [
 
 Initializer = Callable[..., Array]
 
-#: Which fan sets the variance: inputs, outputs, or their arithmetic mean (Glorot).
+#: The fans that can set the variance (inputs, outputs, or their arithmetic mean as in Glorot).
 MODES = ("fan_in", "fan_out", "fan_avg")
 #: Sampling distributions with zero mean and the requested variance.
 DISTRIBUTIONS = ("normal", "truncated_normal", "uniform")

@@ -63,7 +63,7 @@ __all__ = [
     "step_stats",
 ]
 
-#: Asymptotes of the saturating activations: a unit is saturated when its output lies
+#: Asymptotes of the saturating activations. A unit is saturated when its output lies
 #: within ``tol`` of one of them.
 ASYMPTOTES: dict[str, tuple[float, float]] = {
     "sigmoid": (0.0, 1.0),
@@ -453,7 +453,7 @@ def diagnose(history: Any, thresholds: Thresholds | None = None) -> Diagnosis:
     """Classify a training run from its :class:`Health` records.
 
     The rules (thresholds in :class:`Thresholds`) are checked in the order of
-    :attr:`Diagnosis.label`. Steps at or after the first non-finite value are ignored
+    ``Diagnosis.label``. Steps at or after the first non-finite value are ignored
     for the numeric rules.
 
     Args:
