@@ -15,20 +15,23 @@ __version__ = "0.1.0"
 # One concept per module; imports only point down (see STYLE.md, "A house that reads well").
 _SUBMODULES = (
     "activations",
-    "benchmarking",
     "clipping",
     "data",
+    "failure_modes",
     "initializers",
     "jacobians",
     "meanfield",
+    "moments",
     "monitor",
     "networks",
     "normalization",
     "optim",
     "plotting",
     "probes",
+    "rectifiers",
     "residual",
     "train",
+    "zoo",
 )
 
 __all__ = list(_SUBMODULES)
