@@ -1,0 +1,397 @@
+r"""Five optimisers written out in a few lines each, to read next to their formulas.
+
+Each function returns an :class:`optax.GradientTransformation` (a pair of pure functions
+``init(params) -> state`` and ``update(grads, state, params) -> (updates, state)``), so it
+plugs into :func:`gradcourse.train.fit` and ``optax.apply_updates`` unchanged. The updates
+already carry the minus sign and the learning rate: :math:`\theta_{t+1} = \theta_t + u_t`.
+
+Each one is the teaching version of an optax optimiser, and ``tests/test_optim.py``
+checks that both give the same updates on the same gradient sequence. The constants
+follow optax, because they change the numbers:
+
+* Adagrad starts its sum of squares at ``initial_accumulator_value = 0.1``, not 0, and adds
+  ``eps`` *inside* the square root.
+* RMSProp adds ``eps`` inside the square root; Adam adds it *outside*.
+
+None of them changes the gradient that backpropagation computes. They only decide how far
+to step along it, parameter by parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax import Array
+
+from gradcourse import _checks
+
+__all__ = [
+    "AdamState",
+    "SeedRuns",
+    "SumOfSquaresState",
+    "VelocityState",
+    "adagrad",
+    "adam",
+    "fit_seeds",
+    "momentum",
+    "rmsprop",
+    "sgd",
+]
+
+Params = Any
+
+
+class VelocityState(NamedTuple):
+    """The running velocity ``v`` of :func:`momentum` (a pytree shaped like the params)."""
+
+    velocity: Params
+
+
+class SumOfSquaresState(NamedTuple):
+    """The per-parameter accumulator ``s`` of :func:`adagrad` or :func:`rmsprop`."""
+
+    sum_of_squares: Params
+
+
+class AdamState(NamedTuple):
+    """The step count ``t`` and the two moment estimates ``m``, ``v`` of :func:`adam`."""
+
+    count: Array
+    mu: Params
+    nu: Params
+
+
+def _zeros(params: Params) -> Params:
+    return jax.tree.map(jnp.zeros_like, params)
+
+
+def sgd(learning_rate: float) -> optax.GradientTransformation:
+    r"""Plain gradient descent: :math:`u_t = -\eta\, g_t`.
+
+    Args:
+        learning_rate: :math:`\eta > 0`.
+
+    Returns:
+        An ``optax.GradientTransformation`` equal to ``optax.sgd(learning_rate)``.
+
+    Raises:
+        ValueError: if ``learning_rate`` is not a finite number > 0.
+
+    References:
+        Robbins & Monro, `A stochastic approximation method
+        <https://doi.org/10.1214/aoms/1177729586>`_, 1951.
+
+    Examples:
+        >>> opt = sgd(0.1)
+        >>> u, _ = opt.update(jnp.array([1.0, -2.0]), opt.init(jnp.zeros(2)))
+        >>> [round(v, 4) for v in u.tolist()]
+        [-0.1, 0.2]
+    """
+    lr = _checks.positive("learning_rate", learning_rate)
+
+    def init(params: Params) -> optax.EmptyState:
+        del params
+        return optax.EmptyState()
+
+    def update(grads: Params, state: Any, params: Params = None) -> tuple[Params, Any]:
+        del params
+        return jax.tree.map(lambda g: -lr * g, grads), state
+
+    return optax.GradientTransformation(init, update)
+
+
+def momentum(
+    learning_rate: float, beta: float = 0.9, *, nesterov: bool = False
+) -> optax.GradientTransformation:
+    r"""Heavy-ball momentum (Polyak, 1964), optionally Nesterov's variant.
+
+    .. math::
+
+        v_t = g_t + \beta\, v_{t-1}, \qquad
+        u_t = -\eta\, v_t \quad\text{or (Nesterov)}\quad u_t = -\eta\,(g_t + \beta v_t),
+
+    with :math:`v_0 = 0`. Under a constant gradient the step grows to
+    :math:`\eta g / (1 - \beta)`: ten times the SGD step for :math:`\beta = 0.9`.
+
+    Args:
+        learning_rate: :math:`\eta > 0`.
+        beta: momentum coefficient, in [0, 1).
+        nesterov: use the Nesterov form (Sutskever et al., 2013).
+
+    Returns:
+        An ``optax.GradientTransformation`` equal to
+        ``optax.sgd(learning_rate, momentum=beta, nesterov=nesterov)``.
+
+    Raises:
+        ValueError: if ``learning_rate`` <= 0 or ``beta`` is outside [0, 1).
+
+    References:
+        Polyak, `Some methods of speeding up the convergence of iteration methods
+        <https://doi.org/10.1016/0041-5553(64)90137-5>`_, 1964.
+        Sutskever et al., `On the importance of initialization and momentum in deep
+        learning <https://proceedings.mlr.press/v28/sutskever13.html>`_, 2013.
+    """
+    lr = _checks.positive("learning_rate", learning_rate)
+    beta = _checks.in_range("beta", beta, 0.0, 1.0, closed="left")
+
+    def init(params: Params) -> VelocityState:
+        return VelocityState(_zeros(params))
+
+    def update(
+        grads: Params, state: VelocityState, params: Params = None
+    ) -> tuple[Params, VelocityState]:
+        del params
+        v = jax.tree.map(lambda g, v: g + beta * v, grads, state.velocity)
+        direction = jax.tree.map(lambda g, v: g + beta * v, grads, v) if nesterov else v
+        return jax.tree.map(lambda d: -lr * d, direction), VelocityState(v)
+
+    return optax.GradientTransformation(init, update)
+
+
+def adagrad(
+    learning_rate: float,
+    initial_accumulator_value: float = 0.1,
+    eps: float = 1e-7,
+) -> optax.GradientTransformation:
+    r"""Adagrad (Duchi et al., 2011): each parameter's step is divided by the root of its
+    summed squared gradients.
+
+    .. math::
+
+        s_t = s_0 + \sum_{k=1}^{t} g_k^2, \qquad
+        u_t = -\frac{\eta}{\sqrt{s_t + \epsilon}}\, g_t
+        \quad (\text{elementwise}).
+
+    The *effective learning rate* :math:`\eta / \sqrt{s_t + \epsilon}` can only shrink.
+    Under a constant gradient :math:`g` it is
+    :math:`\eta / \sqrt{s_0 + t g^2 + \epsilon} \approx \eta / (|g| \sqrt{t})`, so the
+    step decays like :math:`1/\sqrt{t}` while the gradient stays the same size.
+
+    Args:
+        learning_rate: :math:`\eta > 0`.
+        initial_accumulator_value: :math:`s_0 \ge 0` (optax's default 0.1; Duchi et al.
+            start at 0).
+        eps: :math:`\epsilon \ge 0`, added inside the square root as in optax.
+
+    Returns:
+        An ``optax.GradientTransformation`` equal to ``optax.adagrad`` with the same
+        arguments.
+
+    Raises:
+        ValueError: if an argument is outside its range.
+
+    References:
+        Duchi, Hazan & Singer, `Adaptive subgradient methods for online learning and
+        stochastic optimization <https://jmlr.org/papers/v12/duchi11a.html>`_, 2011.
+    """
+    lr = _checks.positive("learning_rate", learning_rate)
+    s0 = _checks.non_negative("initial_accumulator_value", initial_accumulator_value)
+    eps = _checks.non_negative("eps", eps)
+
+    def init(params: Params) -> SumOfSquaresState:
+        return SumOfSquaresState(jax.tree.map(lambda p: jnp.full_like(p, s0), params))
+
+    def update(
+        grads: Params, state: SumOfSquaresState, params: Params = None
+    ) -> tuple[Params, SumOfSquaresState]:
+        del params
+        s = jax.tree.map(lambda g, s: s + g * g, grads, state.sum_of_squares)
+        # optax returns a zero step where nothing has accumulated (s = 0).
+        step = jax.tree.map(
+            lambda g, s: jnp.where(s > 0, -lr * g / jnp.sqrt(s + eps), 0.0), grads, s
+        )
+        return step, SumOfSquaresState(s)
+
+    return optax.GradientTransformation(init, update)
+
+
+def rmsprop(
+    learning_rate: float, decay: float = 0.9, eps: float = 1e-8
+) -> optax.GradientTransformation:
+    r"""RMSProp (Tieleman & Hinton, 2012): Adagrad with a forgetting average of squares.
+
+    .. math::
+
+        s_t = \rho\, s_{t-1} + (1 - \rho)\, g_t^2, \qquad
+        u_t = -\frac{\eta}{\sqrt{s_t + \epsilon}}\, g_t, \qquad s_0 = 0.
+
+    Because old gradients are forgotten, the effective learning rate no longer decays to
+    zero; under a constant gradient it settles at :math:`\eta / |g|`.
+
+    Args:
+        learning_rate: :math:`\eta > 0`.
+        decay: :math:`\rho`, in [0, 1).
+        eps: :math:`\epsilon \ge 0`, inside the square root as in ``optax.rmsprop``.
+
+    Returns:
+        An ``optax.GradientTransformation`` equal to
+        ``optax.rmsprop(learning_rate, decay, eps)``.
+
+    Raises:
+        ValueError: if an argument is outside its range.
+
+    References:
+        Tieleman & Hinton, `Lecture 6.5, rmsprop
+        <https://www.cs.toronto.edu/~tijmen/csc321/slides/lecture_slides_lec6.pdf>`_, 2012.
+    """
+    lr = _checks.positive("learning_rate", learning_rate)
+    rho = _checks.in_range("decay", decay, 0.0, 1.0, closed="left")
+    eps = _checks.non_negative("eps", eps)
+
+    def init(params: Params) -> SumOfSquaresState:
+        return SumOfSquaresState(_zeros(params))
+
+    def update(
+        grads: Params, state: SumOfSquaresState, params: Params = None
+    ) -> tuple[Params, SumOfSquaresState]:
+        del params
+        s = jax.tree.map(
+            lambda g, s: (1 - rho) * g * g + rho * s, grads, state.sum_of_squares
+        )
+        step = jax.tree.map(lambda g, s: -lr * g * jax.lax.rsqrt(s + eps), grads, s)
+        return step, SumOfSquaresState(s)
+
+    return optax.GradientTransformation(init, update)
+
+
+def adam(
+    learning_rate: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
+) -> optax.GradientTransformation:
+    r"""Adam (Kingma & Ba, 2015): momentum on the gradient, RMSProp on its square, both
+    bias-corrected.
+
+    .. math::
+
+        m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t, \qquad
+        v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2, \\
+        \hat m_t = \frac{m_t}{1-\beta_1^t}, \qquad \hat v_t = \frac{v_t}{1-\beta_2^t},
+        \qquad u_t = -\eta\, \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}.
+
+    At the first step :math:`u_1 = -\eta\, g_1 / (|g_1| + \epsilon)`, about
+    :math:`-\eta\,\mathrm{sign}(g_1)` for every parameter whose gradient is much larger
+    than :math:`\epsilon`, however small it is: the step size no longer tells how large
+    the gradient was.
+
+    Args:
+        learning_rate: :math:`\eta > 0`.
+        b1: :math:`\beta_1`, in [0, 1).
+        b2: :math:`\beta_2`, in [0, 1).
+        eps: :math:`\epsilon \ge 0`, added outside the square root as in ``optax.adam``.
+
+    Returns:
+        An ``optax.GradientTransformation`` equal to
+        ``optax.adam(learning_rate, b1, b2, eps)``.
+
+    Raises:
+        ValueError: if an argument is outside its range.
+
+    References:
+        Kingma & Ba, `Adam: a method for stochastic optimization
+        <https://arxiv.org/abs/1412.6980>`_, 2015.
+    """
+    lr = _checks.positive("learning_rate", learning_rate)
+    b1 = _checks.in_range("b1", b1, 0.0, 1.0, closed="left")
+    b2 = _checks.in_range("b2", b2, 0.0, 1.0, closed="left")
+    eps = _checks.non_negative("eps", eps)
+
+    def init(params: Params) -> AdamState:
+        return AdamState(jnp.zeros([], jnp.int32), _zeros(params), _zeros(params))
+
+    def update(
+        grads: Params, state: AdamState, params: Params = None
+    ) -> tuple[Params, AdamState]:
+        del params
+        t = state.count + 1
+        mu = jax.tree.map(lambda g, m: (1 - b1) * g + b1 * m, grads, state.mu)
+        nu = jax.tree.map(lambda g, v: (1 - b2) * g * g + b2 * v, grads, state.nu)
+        c1, c2 = 1 - b1**t, 1 - b2**t
+
+        def step(m: Array, v: Array) -> Array:
+            return -lr * (m / c1) / (jnp.sqrt(v / c2) + eps)
+
+        return jax.tree.map(step, mu, nu), AdamState(t, mu, nu)
+
+    return optax.GradientTransformation(init, update)
+
+
+class SeedRuns(NamedTuple):
+    """Result of :func:`fit_seeds`; every field has a leading seed axis.
+
+    Attributes:
+        params: the final parameters.
+        loss: ``(seeds, steps)`` minibatch loss before each update.
+        grad_norms: ``(seeds, steps, layers)`` from ``layer_norms(grads)``, or None.
+    """
+
+    params: Params
+    loss: Array
+    grad_norms: Array | None
+
+
+def fit_seeds(
+    keys: Array,
+    params: Params,
+    xs: Array,
+    ys: Array,
+    *,
+    loss: Callable[[Params, Array, Array], Array],
+    optimizer: optax.GradientTransformation,
+    steps: int,
+    batch_size: int = 128,
+    layer_norms: Callable[[Params], Array] | None = None,
+) -> SeedRuns:
+    r"""Train several independent copies at once: one compiled loop, ``jax.vmap`` over seeds.
+
+    Each copy :math:`s` runs :math:`\theta^{(s)}_{t+1} = \theta^{(s)}_t + u_t` with its own
+    initial parameters and its own minibatch sequence (drawn without replacement from
+    ``keys[s]``, as :func:`gradcourse.train.fit` draws them). Use it where a figure needs
+    the spread over seeds and one :func:`gradcourse.train.fit` call per seed would compile
+    the same loop again each time; it does not check for NaN (inspect ``loss``).
+
+    Args:
+        keys: ``(seeds,)`` PRNG keys for the minibatches.
+        params: a pytree whose leaves have a leading seed axis (e.g. ``jax.vmap(init)``).
+        xs: training inputs ``(n, features)``.
+        ys: targets with ``n`` rows.
+        loss: ``loss(params, x_batch, y_batch) -> scalar`` for one copy.
+        optimizer: an optax ``GradientTransformation``.
+        steps: number of updates, >= 1.
+        batch_size: examples per step, >= 1 (capped at ``n``).
+        layer_norms: optional map from one copy's gradient to a vector of norms.
+
+    Returns:
+        A :class:`SeedRuns`.
+
+    Raises:
+        ValueError: for a bad ``steps`` or ``batch_size``, or mismatched ``xs``/``ys``.
+    """
+    _checks.positive_int("steps", steps)
+    _checks.positive_int("batch_size", batch_size)
+    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
+    if ys.shape[:1] != xs.shape[:1]:
+        raise ValueError(
+            f"ys must have {xs.shape[0]} rows like xs, got shape {ys.shape}"
+        )
+    n = xs.shape[0]
+    batch = min(batch_size, n)
+
+    def one(key: Array, p: Params) -> tuple[Params, Array, Any]:
+        def step(carry: tuple, k: Array) -> tuple[tuple, tuple]:
+            q, state = carry
+            idx = jax.random.choice(k, n, (batch,), replace=False) if batch < n \
+                else jnp.arange(n)  # fmt: skip
+            value, grads = jax.value_and_grad(loss)(q, xs[idx], ys[idx])
+            updates, state = optimizer.update(grads, state, q)
+            norms = None if layer_norms is None else layer_norms(grads)
+            return (optax.apply_updates(q, updates), state), (value, norms)
+
+        (p, _), (values, norms) = jax.lax.scan(
+            step, (p, optimizer.init(p)), jax.random.split(key, steps)
+        )
+        return p, values, norms
+
+    return SeedRuns(*jax.jit(jax.vmap(one))(keys, params))

@@ -1,0 +1,521 @@
+r"""Residual MLPs: a stack of blocks :math:`h_l = h_{l-1} + \alpha F_l(h_{l-1})`, scanned.
+
+The network embeds the input with one ordinary layer, then applies ``depth`` blocks of
+equal width and a linear read-out:
+
+.. math::
+
+    h_0 = \phi(W_{\text{in}} x + b_{\text{in}}), \qquad
+    h_l = h_{l-1} + \alpha\, F_l(h_{l-1}) \quad (l = 1, \dots, L), \qquad
+    f(x) = W_{\text{out}} h_L + b_{\text{out}},
+
+with a one-layer branch :math:`F_l(h) = \phi(W_l h + b_l)` or a two-layer branch
+:math:`F_l(h) = V_l\,\phi(W_l h + b_l) + c_l`. The shortcut is the identity and nothing
+is applied after the addition (the "identity mapping" of He et al., 2016b), so block
+:math:`l` has the Jacobian
+
+.. math::
+
+    \frac{\partial h_l}{\partial h_{l-1}} = I + \alpha\, \frac{\partial F_l}{\partial h}
+    = I + \alpha\, \operatorname{diag}(\phi'(z_l))\, W_l
+    \quad\text{or}\quad I + \alpha\, V_l \operatorname{diag}(\phi'(z_l))\, W_l .
+
+With ``residual=False`` the same parameters give the *plain* network
+:math:`h_l = F_l(h_{l-1})`; with a one-layer branch that is exactly
+:func:`gradcourse.networks.forward` on an MLP of depth :math:`L + 1`, so plain and
+residual networks can be compared weight for weight.
+
+References:
+    He, Zhang, Ren & Sun, `Deep residual learning for image recognition
+    <https://arxiv.org/abs/1512.03385>`_, 2016.
+    He, Zhang, Ren & Sun, `Identity mappings in deep residual networks
+    <https://arxiv.org/abs/1603.05027>`_, 2016.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+
+from gradcourse import _checks
+from gradcourse.activations import resolve
+from gradcourse.networks import LOSSES, MLP, ActivationLike, Dense, Trace
+from gradcourse.probes import GradNorms
+
+__all__ = [
+    "ResidualMLP",
+    "as_mlp",
+    "block",
+    "block_jacobian",
+    "forward",
+    "forward_batch",
+    "forward_with_trace",
+    "grad_norms",
+    "init_residual_mlp",
+    "input_gradients",
+    "layer_input_derivatives",
+    "layer_norms",
+    "model",
+    "neighbour_correlation",
+]
+
+Initializer = Callable[..., Array]
+
+
+class ResidualMLP(NamedTuple):
+    """Parameters of a residual MLP.
+
+    Attributes:
+        first: the embedding layer, ``w`` of shape ``(width, in_dim)``.
+        branch: one or two stacked :class:`~gradcourse.networks.Dense` layers per block,
+            each ``w`` of shape ``(depth, width, width)``: ``(W,)`` or ``(W, V)``.
+        readout: linear output layer, ``w`` of shape ``(out_dim, width)``.
+    """
+
+    first: Dense
+    branch: tuple[Dense, ...]
+    readout: Dense
+
+    @property
+    def depth(self) -> int:
+        """Number of residual blocks :math:`L`."""
+        return self.branch[0].w.shape[0]
+
+    @property
+    def width(self) -> int:
+        """Units per layer."""
+        return self.first.w.shape[0]
+
+
+def init_residual_mlp(
+    key: Array,
+    in_dim: int,
+    width: int,
+    depth: int,
+    out_dim: int,
+    *,
+    branch_layers: int = 1,
+    w_init: Initializer | None = None,
+    b_init: Initializer | None = None,
+    dtype: jnp.dtype = jnp.float32,
+) -> ResidualMLP:
+    """Initialise a :class:`ResidualMLP`; every weight is drawn with ``w_init(key, (out, in))``.
+
+    Args:
+        key: PRNG key.
+        in_dim, width, depth, out_dim: sizes, integers >= 1 (``depth`` counts blocks).
+        branch_layers: 1 or 2 weight layers per branch.
+        w_init: ``jax.nn.initializers``-style initialiser for ``(out, in)`` weights
+            (pass ``in_axis=-1, out_axis=-2``); default LeCun normal, ``Var(w) = 1/fan_in``.
+        b_init: bias initialiser; default zeros.
+        dtype: parameter dtype.
+
+    Returns:
+        The parameters.
+
+    Raises:
+        ValueError: if a size is not an integer >= 1 or ``branch_layers`` is not 1 or 2.
+
+    Examples:
+        >>> p = init_residual_mlp(jax.random.key(0), 3, 8, 10, 2, branch_layers=2)
+        >>> p.depth, len(p.branch), p.branch[1].w.shape
+        (10, 2, (10, 8, 8))
+    """
+    for name, value in [("in_dim", in_dim), ("width", width), ("depth", depth),
+                        ("out_dim", out_dim)]:  # fmt: skip
+        _checks.positive_int(name, value)
+    if branch_layers not in (1, 2):
+        raise ValueError(f"branch_layers must be 1 or 2, got {branch_layers!r}")
+    w_init = w_init or jax.nn.initializers.variance_scaling(
+        1.0, "fan_in", "normal", in_axis=-1, out_axis=-2
+    )
+    b_init = b_init or jax.nn.initializers.zeros
+
+    def dense(k: Array, n_out: int, n_in: int) -> Dense:
+        kw, kb = jax.random.split(k)
+        return Dense(w_init(kw, (n_out, n_in), dtype), b_init(kb, (n_out,), dtype))
+
+    k_first, k_out, *k_branch = jax.random.split(key, 2 + branch_layers)
+    branch = tuple(
+        jax.vmap(lambda k: dense(k, width, width))(jax.random.split(kb, depth))
+        for kb in k_branch
+    )
+    return ResidualMLP(
+        dense(k_first, width, in_dim), branch, dense(k_out, out_dim, width)
+    )
+
+
+def _branch(layers: tuple[Dense, ...], h: Array, phi: Callable) -> tuple[Array, Array]:
+    z = layers[0].w @ h + layers[0].b
+    out = phi(z)
+    if len(layers) == 2:
+        out = layers[1].w @ out + layers[1].b
+    return out, z
+
+
+def block(
+    layers: tuple[Dense, ...],
+    h: ArrayLike,
+    activation: ActivationLike = "relu",
+    *,
+    residual: bool | ArrayLike = True,
+    branch_scale: float | ArrayLike = 1.0,
+) -> Array:
+    r"""One block: :math:`h + \alpha F(h)` (residual) or :math:`F(h)` (plain).
+
+    Args:
+        layers: this block's branch, ``(W,)`` or ``(W, V)`` with ``w`` of shape
+            ``(width, width)`` (one slice of :attr:`ResidualMLP.branch`).
+        h: the block input, ``(width,)``.
+        activation: registry name or elementwise function.
+        residual: add the shortcut.
+        branch_scale: :math:`\alpha`, multiplies the branch (residual blocks only).
+
+    Returns:
+        The block output, ``(width,)``.
+    """
+    h = jnp.asarray(h)
+    f, _ = _branch(layers, h, resolve(activation))
+    return jnp.where(residual, h + branch_scale * f, f)
+
+
+def block_jacobian(
+    layers: tuple[Dense, ...],
+    h: ArrayLike,
+    activation: ActivationLike = "relu",
+    *,
+    branch_scale: float = 1.0,
+) -> Array:
+    r"""The residual block's Jacobian in closed form, :math:`I + \alpha\,\partial F/\partial h`.
+
+    .. math::
+
+        J = I + \alpha \operatorname{diag}(\phi'(z)) W
+        \quad\text{or}\quad J = I + \alpha V \operatorname{diag}(\phi'(z)) W,
+        \qquad z = W h + b .
+
+    Args:
+        layers: the block's branch, as in :func:`block`.
+        h: the block input, ``(width,)``.
+        activation: registry name or elementwise function.
+        branch_scale: :math:`\alpha`.
+
+    Returns:
+        The ``(width, width)`` Jacobian :math:`\partial h_l / \partial h_{l-1}`.
+    """
+    h = jnp.asarray(h)
+    _checks.ndim("h", h, 1)
+    phi = resolve(activation)
+    z = layers[0].w @ h + layers[0].b
+    d_branch = jax.vmap(jax.grad(phi))(z)[:, None] * layers[0].w
+    if len(layers) == 2:
+        d_branch = layers[1].w @ d_branch
+    return jnp.eye(h.shape[0], dtype=h.dtype) + branch_scale * d_branch
+
+
+def forward_with_trace(
+    params: ResidualMLP,
+    x: ArrayLike,
+    activation: ActivationLike = "relu",
+    *,
+    residual: bool | ArrayLike = True,
+    branch_scale: float | ArrayLike = 1.0,
+    taps: ArrayLike | None = None,
+) -> tuple[Array, Trace]:
+    r"""Run the network on one example and keep every layer's pre-activation and output.
+
+    Args:
+        params: network parameters.
+        x: one input, ``(in_dim,)``.
+        activation: registry name or elementwise function.
+        residual: use the shortcuts (``False``: the plain network with the same weights).
+            It may be a boolean array, so one compiled function (``jax.vmap`` over it)
+            serves plain and residual networks.
+        branch_scale: :math:`\alpha`, e.g. :math:`1/\sqrt{L}` (a float or a scalar array).
+        taps: optional ``(depth + 1, width)`` array added to :math:`h_0, \dots, h_L`; its
+            gradient is :math:`\partial L / \partial h_l` (zeros change nothing).
+
+    Returns:
+        ``(output, trace)``: ``trace.pre`` holds the embedding's and each branch's first
+        pre-activation and ``trace.post`` holds :math:`h_0, \dots, h_L`, both
+        ``(depth + 1, width)``.
+    """
+    phi = resolve(activation)
+    x = jnp.asarray(x)
+    _checks.ndim("x", x, 1)
+    if taps is None:
+        taps = jnp.zeros((params.depth + 1, params.width), x.dtype)
+    z0 = params.first.w @ x + params.first.b
+    h0 = phi(z0) + taps[0]
+
+    def step(h: Array, inputs: tuple[tuple[Dense, ...], Array]) -> tuple[Array, tuple]:
+        layers, tap = inputs
+        f, z = _branch(layers, h, phi)
+        h_next = jnp.where(residual, h + branch_scale * f, f) + tap
+        return h_next, (z, h_next)
+
+    h_last, (zs, hs) = jax.lax.scan(step, h0, (params.branch, taps[1:]))
+    out = params.readout.w @ h_last + params.readout.b
+    return out, Trace(jnp.concatenate([z0[None], zs]), jnp.concatenate([h0[None], hs]))
+
+
+def forward(
+    params: ResidualMLP,
+    x: ArrayLike,
+    activation: ActivationLike = "relu",
+    *,
+    residual: bool | ArrayLike = True,
+    branch_scale: float | ArrayLike = 1.0,
+) -> Array:
+    """Output for one example ``x`` of shape ``(in_dim,)`` (see :func:`forward_with_trace`).
+
+    Examples:
+        >>> p = init_residual_mlp(jax.random.key(0), 4, 8, 20, 2)
+        >>> forward(p, jnp.ones(4), branch_scale=0.2).shape
+        (2,)
+    """
+    return forward_with_trace(
+        params, x, activation, residual=residual, branch_scale=branch_scale
+    )[0]
+
+
+def forward_batch(
+    params: ResidualMLP,
+    xs: ArrayLike,
+    activation: ActivationLike = "relu",
+    *,
+    residual: bool | ArrayLike = True,
+    branch_scale: float | ArrayLike = 1.0,
+) -> tuple[Array, Trace]:
+    """:func:`forward_with_trace` over a batch ``xs`` of shape ``(batch, in_dim)``.
+
+    Returns:
+        ``(outputs, trace)`` with shapes ``(batch, out_dim)`` and
+        ``(batch, depth + 1, width)``.
+    """
+    xs = jnp.asarray(xs)
+    _checks.ndim("xs", xs, 2)
+    return jax.vmap(
+        lambda x: forward_with_trace(
+            params, x, activation, residual=residual, branch_scale=branch_scale
+        )
+    )(xs)
+
+
+@functools.cache
+def model(
+    activation: ActivationLike = "relu",
+    *,
+    residual: bool = True,
+    branch_scale: float = 1.0,
+) -> Callable[[ResidualMLP, Array], tuple[Array, Trace]]:
+    """The ``model`` callable for :func:`gradcourse.train.fit` (cached per arguments).
+
+    Examples:
+        >>> model("relu", branch_scale=0.5) is model("relu", branch_scale=0.5)
+        True
+    """
+    _checks.positive("branch_scale", branch_scale)
+
+    def apply(params: ResidualMLP, xs: Array) -> tuple[Array, Trace]:
+        return forward_batch(
+            params, xs, activation, residual=residual, branch_scale=branch_scale
+        )
+
+    return apply
+
+
+def layer_norms(grads: ResidualMLP) -> Array:
+    """Frobenius norm of each layer's weight gradient: embedding, blocks 1..L, read-out.
+
+    A two-layer branch counts as one layer (the norm of both weight matrices together).
+    This is the ``layer_norms`` argument of :func:`gradcourse.train.fit`.
+    """
+    blocks = jnp.sqrt(sum(jnp.sum(jnp.square(d.w), axis=(1, 2)) for d in grads.branch))
+    first = jnp.linalg.norm(grads.first.w)[None]
+    return jnp.concatenate([first, blocks, jnp.linalg.norm(grads.readout.w)[None]])
+
+
+@functools.partial(jax.jit, static_argnames=("activation", "kind"))
+def _grad_norms(
+    params: ResidualMLP,
+    xs: Array,
+    ys: Array,
+    activation: ActivationLike,
+    kind: str,
+    residual: bool | Array,
+    branch_scale: float | Array,
+) -> GradNorms:
+    taps = jnp.zeros((xs.shape[0], params.depth + 1, params.width), xs.dtype)
+
+    def batch_loss(p: ResidualMLP, t: Array) -> Array:
+        def one(x: Array, tap: Array) -> Array:
+            return forward_with_trace(
+                p, x, activation, residual=residual, branch_scale=branch_scale, taps=tap
+            )[0]
+
+        return LOSSES[kind](jax.vmap(one)(xs, t), ys)
+
+    value, (g_p, g_t) = jax.value_and_grad(batch_loss, argnums=(0, 1))(params, taps)
+    hidden = jnp.sqrt(jnp.sum(jnp.square(g_t), axis=(0, 2)))
+    return GradNorms(layer_norms(g_p), hidden, value)
+
+
+def grad_norms(
+    params: ResidualMLP,
+    xs: ArrayLike,
+    ys: ArrayLike,
+    activation: ActivationLike = "relu",
+    kind: str = "cross_entropy",
+    *,
+    residual: bool | ArrayLike = True,
+    branch_scale: float | ArrayLike = 1.0,
+) -> GradNorms:
+    r"""Per-layer gradient norms of the batch-mean loss, as :func:`gradcourse.probes.grad_norms`.
+
+    Returns:
+        A :class:`gradcourse.probes.GradNorms`: ``weights`` of shape ``(depth + 2,)``
+        (embedding, blocks, read-out; see :func:`layer_norms`) and ``hidden`` of shape
+        ``(depth + 1,)``, the norms of :math:`\partial L / \partial H_l` for
+        :math:`l = 0, \dots, L`.
+
+    Raises:
+        ValueError: if ``xs`` is not 2-D, the batch sizes differ, or ``kind`` is unknown.
+    """
+    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
+    _checks.ndim("xs", xs, 2)
+    _checks.one_of("kind", kind, tuple(LOSSES))
+    if ys.shape[:1] != xs.shape[:1]:
+        raise ValueError(
+            f"ys must have the batch size of xs ({xs.shape[0]}), got shape {ys.shape}"
+        )
+    return _grad_norms(params, xs, ys, activation, kind, residual, branch_scale)
+
+
+def input_gradients(
+    params: ResidualMLP,
+    xs: ArrayLike,
+    activation: ActivationLike = "relu",
+    *,
+    residual: bool | ArrayLike = True,
+    branch_scale: float | ArrayLike = 1.0,
+) -> Array:
+    r"""Gradient of the first output with respect to the input, one row per example.
+
+    For a network with one input and one output this is :math:`f'(x)` along a grid of
+    inputs, the quantity whose "shattering" Balduzzi et al. (2017) measured.
+
+    Args:
+        params: network parameters.
+        xs: inputs, ``(batch, in_dim)``.
+        activation, residual, branch_scale: as in :func:`forward`.
+
+    Returns:
+        ``(batch, in_dim)`` array of :math:`\partial f_0(x_i) / \partial x_i`.
+    """
+    xs = jnp.asarray(xs)
+    _checks.ndim("xs", xs, 2)
+
+    def f0(x: Array) -> Array:
+        return forward(
+            params, x, activation, residual=residual, branch_scale=branch_scale
+        )[0]
+
+    return jax.vmap(jax.grad(f0))(xs)
+
+
+def layer_input_derivatives(
+    params: ResidualMLP,
+    xs: ArrayLike,
+    activation: ActivationLike = "relu",
+    *,
+    residual: bool | ArrayLike = True,
+    branch_scale: float | ArrayLike = 1.0,
+) -> Array:
+    r"""Derivative of every layer's output with respect to a scalar input, in one pass.
+
+    For a network with ``in_dim = 1`` this returns :math:`\mathrm{d}h_l/\mathrm{d}x` for
+    :math:`l = 0, \dots, L` at each input, by forward-mode differentiation
+    (:func:`jax.jvp`) of :func:`forward_with_trace`. Projecting layer :math:`l` onto a
+    fixed vector :math:`u` gives :math:`f_l'(x)` for the network truncated after block
+    :math:`l` with read-out :math:`u`, so one pass measures all depths at once.
+
+    Args:
+        params: network parameters with ``in_dim = 1``.
+        xs: inputs, ``(batch, 1)``.
+        activation, residual, branch_scale: as in :func:`forward`.
+
+    Returns:
+        ``(batch, depth + 1, width)``.
+
+    Raises:
+        ValueError: if ``xs`` is not of shape ``(batch, 1)``.
+    """
+    xs = jnp.asarray(xs)
+    if xs.ndim != 2 or xs.shape[1] != 1:
+        raise ValueError(f"xs must have shape (batch, 1), got {xs.shape}")
+
+    def post(x: Array) -> Array:
+        return forward_with_trace(
+            params, x, activation, residual=residual, branch_scale=branch_scale
+        )[1].post
+
+    return jax.vmap(lambda x: jax.jvp(post, (x,), (jnp.ones_like(x),))[1])(xs)
+
+
+def neighbour_correlation(values: ArrayLike) -> Array:
+    r"""Pearson correlation between neighbouring entries along the last axis.
+
+    .. math::
+
+        \rho = \operatorname{corr}\big(g(x_i), g(x_{i+1})\big)_{i = 1}^{n-1}
+
+    Near 1 for a gradient that varies smoothly along an input grid; near 0 for white noise
+    ("shattered" gradients, Balduzzi et al., 2017).
+
+    Args:
+        values: ``(..., n)`` with ``n >= 3``, e.g. :math:`f'(x_i)` on a grid.
+
+    Returns:
+        ``(...)`` correlations.
+
+    Raises:
+        ValueError: if the last axis has fewer than 3 entries.
+
+    References:
+        Balduzzi et al., `The shattered gradients problem: if resnets are the answer, then
+        what is the question? <https://proceedings.mlr.press/v70/balduzzi17b.html>`_, 2017.
+
+    Examples:
+        >>> round(float(neighbour_correlation(jnp.linspace(0.0, 1.0, 50))), 3)
+        1.0
+    """
+    v = jnp.asarray(values)
+    if v.ndim < 1 or v.shape[-1] < 3:
+        raise ValueError(
+            f"values must have >= 3 entries on its last axis, got {v.shape}"
+        )
+    a, b = v[..., :-1], v[..., 1:]
+    a = a - a.mean(-1, keepdims=True)
+    b = b - b.mean(-1, keepdims=True)
+    return (a * b).sum(-1) / jnp.sqrt((a * a).sum(-1) * (b * b).sum(-1))
+
+
+def as_mlp(params: ResidualMLP) -> MLP:
+    """The same weights as a :class:`gradcourse.networks.MLP` of depth ``depth + 1``.
+
+    Only for one-layer branches: ``forward(params, x, residual=False)`` then equals
+    ``gradcourse.networks.forward(as_mlp(params), x)``.
+
+    Raises:
+        ValueError: if the branch has two layers.
+    """
+    if len(params.branch) != 1:
+        raise ValueError(f"params.branch must have 1 layer, got {len(params.branch)}")
+    return MLP(params.first, params.branch[0], params.readout)
