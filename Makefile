@@ -8,6 +8,7 @@ PORT    ?= 8000
 
 # Reproducible numbers: CPU only, no JAX backend hints on stderr.
 export JAX_PLATFORMS ?= cpu
+export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONHASHSEED := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 

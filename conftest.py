@@ -8,3 +8,6 @@ outputs were computed, and keeps JAX's GPU hint off stderr.
 import os
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+# LAPACK calls (QR, SVD) go through OpenBLAS, whose spinning worker threads fight XLA's own
+# threads for the cores; one OpenBLAS thread is faster here and never stalls.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

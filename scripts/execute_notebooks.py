@@ -20,6 +20,7 @@ import nbformat
 from nbclient import NotebookClient
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("PYTHONHASHSEED", "0")
 
 

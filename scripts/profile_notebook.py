@@ -17,6 +17,7 @@ import nbformat
 from nbclient import NotebookClient
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 class TimedClient(NotebookClient):
