@@ -719,7 +719,7 @@ def selu(x: ArrayLike) -> Array:
         \alpha\,(e^{x} - 1) & x \le 0 \end{cases}
 
     with :math:`\alpha \approx 1.6733` and :math:`\lambda \approx 1.0507` derived by
-    :func:`selu_constants` (stored in :data:`SELU_ALPHA`, :data:`SELU_SCALE`). With
+    :func:`selu_constants` (stored in ``SELU_ALPHA`` and ``SELU_SCALE``). With
     LeCun-normal weights (gain 1) the per-layer mean and variance are attracted to
     (0, 1).
 
