@@ -44,12 +44,13 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
 from gradcourse.activations import resolve
-from gradcourse.networks import MLP, ActivationLike, forward_with_trace, init_mlp
+from gradcourse.networks import MLP, ActivationLike, Dense, forward_with_trace, init_mlp
 from gradcourse.probes import grad_norms
 
 __all__ = [
@@ -143,17 +144,65 @@ def init_mean_field(
     _checks.one_of("weights", weights, WEIGHTS)
     _check_sigma("sigma_w2", sigma_w2)
     _check_sigma("sigma_b2", sigma_b2)
-    if weights == "gaussian":
-        w_init = jax.nn.initializers.variance_scaling(
-            1.0, "fan_in", "normal", in_axis=-1, out_axis=-2
-        )
-    else:
-        w_init = jax.nn.initializers.orthogonal()
-    unit = init_mlp(key, in_dim, width, depth, out_dim, w_init=w_init,
-                    b_init=jax.nn.initializers.normal(1.0))  # fmt: skip
+    for name, value in [("in_dim", in_dim), ("width", width), ("depth", depth),
+                        ("out_dim", out_dim)]:  # fmt: skip
+        _checks.positive_int(name, value)
+    return _init_mean_field(
+        key, sigma_w2, sigma_b2, in_dim, width, depth, out_dim, weights
+    )
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6, 7))
+def _init_mean_field(
+    key: Array,
+    sigma_w2: ArrayLike,
+    sigma_b2: ArrayLike,
+    in_dim: int,
+    width: int,
+    depth: int,
+    out_dim: int,
+    weights: str,
+) -> MLP:
+    # One compiled program per size and ensemble (eagerly, every random op and QR would
+    # compile on its own).
     sw, sb = jnp.sqrt(sigma_w2), jnp.sqrt(sigma_b2)
-    return jax.tree.map(lambda layer: type(layer)(sw * layer.w, sb * layer.b), unit,
-                        is_leaf=lambda x: hasattr(x, "w"))  # fmt: skip
+    if weights == "orthogonal" and in_dim <= width and out_dim <= width:
+        # One batched Haar draw (one QR to compile): the first ``rows x cols`` block of a
+        # Haar matrix of size ``width`` with ``cols = width`` or ``rows = width`` is
+        # Haar semi-orthogonal, as :func:`jax.nn.initializers.orthogonal` draws it.
+        k_w, k_b = jax.random.split(key)
+        q = jax.random.orthogonal(k_w, width, (depth + 1,))
+        u = jax.random.normal(k_b, (depth * width + out_dim,))
+        b = sb * u
+        return MLP(
+            Dense(sw * q[0][:, :in_dim], b[:width]),
+            Dense(sw * q[1:depth], b[width : depth * width].reshape(depth - 1, width)),
+            Dense(sw * q[depth][:out_dim], b[depth * width :]),
+        )
+    if weights == "orthogonal":
+        unit = init_mlp(key, in_dim, width, depth, out_dim,
+                        w_init=jax.nn.initializers.orthogonal(),
+                        b_init=jax.nn.initializers.normal(1.0))  # fmt: skip
+        return jax.tree.map(lambda layer: type(layer)(sw * layer.w, sb * layer.b), unit,
+                            is_leaf=lambda x: hasattr(x, "w"))  # fmt: skip
+    # Gaussian: one draw for all weights and one for all biases (a single random-number
+    # kernel each, so compiling an initialiser under jit stays cheap).
+    shapes = [(width, in_dim), (depth - 1, width, width), (out_dim, width)]
+    sizes = [int(np.prod(sh)) for sh in shapes]
+    k_w, k_b = jax.random.split(key)
+    z = jax.random.normal(k_w, (sum(sizes),))
+    u = jax.random.normal(k_b, (depth * width + out_dim,))
+    ends = np.cumsum(sizes)
+    w_first, w_hidden, w_out = (
+        z[e - n : e].reshape(sh) * (sw / np.sqrt(sh[-1]))
+        for e, n, sh in zip(ends, sizes, shapes, strict=True)
+    )
+    b = sb * u
+    return MLP(
+        Dense(w_first, b[:width]),
+        Dense(w_hidden, b[width : depth * width].reshape(depth - 1, width)),
+        Dense(w_out, b[depth * width :]),
+    )
 
 
 def layer_jacobians(
@@ -188,6 +237,14 @@ def layer_jacobians(
     """
     x = jnp.asarray(x)
     _checks.ndim("x", x, 1)
+    return _layer_jacobians(params, x, activation)
+
+
+@functools.partial(jax.jit, static_argnames=("activation",))
+def _layer_jacobians(
+    params: MLP, x: Array, activation: ActivationLike
+) -> LayerJacobians:
+    # One compiled program (eagerly, jacfwd + vmap would compile op by op).
     phi = resolve(activation)
     _, trace = forward_with_trace(params, x, activation)
 
@@ -224,6 +281,11 @@ def jacobian_products(jacs: LayerJacobians) -> Array:
             f"{first.shape[0]}) to chain with jacs.first, got {hidden.shape}"
         )
 
+    return _running_products(first, hidden)
+
+
+@jax.jit
+def _running_products(first: Array, hidden: Array) -> Array:
     def step(p: Array, j: Array) -> tuple[Array, Array]:
         p = j @ p
         return p, p
@@ -254,6 +316,11 @@ def input_output_jacobian(
     """
     x = jnp.asarray(x)
     _checks.ndim("x", x, 1)
+    return _input_output_jacobian(params, x, activation)
+
+
+@functools.partial(jax.jit, static_argnames=("activation",))
+def _input_output_jacobian(params: MLP, x: Array, activation: ActivationLike) -> Array:
     return jax.jacfwd(lambda v: forward_with_trace(params, v, activation)[1].post[-1])(
         x
     )
@@ -538,6 +605,11 @@ def random_chain(
     _checks.positive_int("depth", depth)
     _checks.one_of("kind", kind, WEIGHTS)
     _checks.positive("sigma", sigma)
+    return _random_chain(key, sigma, n, depth, kind)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _random_chain(key: Array, sigma: ArrayLike, n: int, depth: int, kind: str) -> Array:
     if kind == "gaussian":
         return sigma / jnp.sqrt(n) * jax.random.normal(key, (depth, n, n))
     return sigma * jax.random.orthogonal(key, n, (depth,))
@@ -570,6 +642,11 @@ def chain_log_norms(mats: ArrayLike, u: ArrayLike) -> Array:
         raise ValueError(
             f"mats must be (depth, n, n) and u (n,), got {mats.shape} and {u.shape}"
         )
+    return _chain_log_norms(mats, u)
+
+
+@jax.jit
+def _chain_log_norms(mats: Array, u: Array) -> Array:
     norm0 = jnp.linalg.norm(u)
 
     def step(carry: tuple[Array, Array], w: Array) -> tuple[tuple[Array, Array], Array]:

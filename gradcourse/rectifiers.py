@@ -446,14 +446,24 @@ def _kill_and_recover(
         relu = functools.partial(leaky_relu, negative_slope=0.0)
         phi = functools.partial(leaky_relu, negative_slope=a)
         p = _raw_mlp(r, xs.shape[1], width, depth, 10, math.sqrt(2.0))
-        p = sgd(p, kill_lr, relu, clip=False)
-        killed = _dead_fraction(forward_batch(p, xs_eval, relu)[1])
+        p_killed = sgd(p, kill_lr, relu, clip=False)
         p, _ = jax.lax.scan(
-            lambda q, _: (sgd(q, lr, phi, clip=True), None), p, None, length=steps
+            lambda q, _: (sgd(q, lr, phi, clip=True), None),
+            p_killed,
+            None,
+            length=steps,
         )
-        out, trace = forward_batch(p, xs_eval, phi)
-        acc = jnp.mean(jnp.argmax(out, -1) == ys_eval)
-        return Recovery(killed, _dead_fraction(trace), acc)
+        # Both evaluations (damaged net as ReLU, recovered net with slope a) in one
+        # vmapped forward pass: one copy of the network in the compiled program.
+        pair = jax.tree.map(lambda u, v: jnp.stack([u, v]), p_killed, p)
+        out, trace = jax.vmap(
+            lambda q, s: forward_batch(
+                q, xs_eval, functools.partial(leaky_relu, negative_slope=s)
+            )
+        )(pair, jnp.stack([jnp.zeros_like(a), a]))
+        acc = jnp.mean(jnp.argmax(out[1], -1) == ys_eval)
+        dead = jax.vmap(_dead_fraction)(trace)
+        return Recovery(dead[0], dead[1], acc)
 
     return jax.vmap(lambda a: jax.vmap(lambda r: one(r, a))(raw))(slopes)
 
@@ -641,10 +651,18 @@ def init_prelu(
     for name, v in [("in_dim", in_dim), ("width", width), ("depth", depth),
                     ("out_dim", out_dim)]:  # fmt: skip
         _checks.positive_int(name, v)
-    gain = math.sqrt(2.0 / (1.0 + float(alpha) ** 2))
+    return _init_prelu(key, in_dim, width, depth, out_dim, float(alpha))
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
+def _init_prelu(key: Array, in_dim: int, width: int, depth: int, out_dim: int,
+                alpha: float) -> PReLUNet:  # fmt: skip
+    # Jitted, so that jax.vmap(init_prelu) over seeds compiles one program instead of
+    # dispatching (and compiling) every operation on its own.
+    gain = math.sqrt(2.0 / (1.0 + alpha**2))
     raw = _raw_draw(key, 1, in_dim, width, depth, out_dim)[0]
     mlp = _raw_mlp(raw, in_dim, width, depth, out_dim, gain)
-    return PReLUNet(mlp, jnp.full((depth, width), float(alpha), jnp.float32))
+    return PReLUNet(mlp, jnp.full((depth, width), alpha, jnp.float32))
 
 
 def prelu_forward(params: PReLUNet, x: ArrayLike) -> tuple[Array, Trace]:

@@ -35,6 +35,7 @@ References:
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -132,9 +133,7 @@ def init_residual_mlp(
         _checks.positive_int(name, value)
     if branch_layers not in (1, 2):
         raise ValueError(f"branch_layers must be 1 or 2, got {branch_layers!r}")
-    w_init = w_init or jax.nn.initializers.variance_scaling(
-        1.0, "fan_in", "normal", in_axis=-1, out_axis=-2
-    )
+    w_init = w_init or _lecun_normal
     b_init = b_init or jax.nn.initializers.zeros
 
     def dense(k: Array, n_out: int, n_in: int) -> Dense:
@@ -149,6 +148,17 @@ def init_residual_mlp(
     return ResidualMLP(
         dense(k_first, width, in_dim), branch, dense(k_out, out_dim, width)
     )
+
+
+def _lecun_normal(
+    key: Array, shape: tuple[int, ...], dtype: jnp.dtype = jnp.float32
+) -> Array:
+    """``variance_scaling(1.0, "fan_in", "normal", in_axis=-1, out_axis=-2)``, bit for bit.
+
+    The draw is made flat and reshaped (the same numbers), which compiles faster.
+    """
+    std = jnp.sqrt(jnp.array(1.0 / shape[-1], dtype=dtype))
+    return jax.random.normal(key, (math.prod(shape),), dtype).reshape(shape) * std
 
 
 def _branch(layers: tuple[Dense, ...], h: Array, phi: Callable) -> tuple[Array, Array]:
@@ -219,6 +229,17 @@ def block_jacobian(
     return jnp.eye(h.shape[0], dtype=h.dtype) + branch_scale * d_branch
 
 
+def _per_block(name: str, value: bool | float | ArrayLike, depth: int) -> Array:
+    """``value`` as one entry per block, ``(depth,)``; a scalar is repeated."""
+    value = jnp.asarray(value)
+    if value.shape not in ((), (depth,)):
+        raise ValueError(
+            f"{name} must be a scalar or have shape ({depth},) (one per block), "
+            f"got shape {value.shape}"
+        )
+    return jnp.broadcast_to(value, (depth,))
+
+
 def forward_with_trace(
     params: ResidualMLP,
     x: ArrayLike,
@@ -236,8 +257,13 @@ def forward_with_trace(
         activation: registry name or elementwise function.
         residual: use the shortcuts (``False``: the plain network with the same weights).
             It may be a boolean array, so one compiled function (``jax.vmap`` over it)
-            serves plain and residual networks.
-        branch_scale: :math:`\alpha`, e.g. :math:`1/\sqrt{L}` (a float or a scalar array).
+            serves plain and residual networks: a scalar for every block, or one flag per
+            block, shape ``(depth,)``.
+        branch_scale: :math:`\alpha`, e.g. :math:`1/\sqrt{L}`: a float, a scalar array or
+            one value per block, shape ``(depth,)``. A residual block with
+            :math:`\alpha = 0` is the identity, so a network of :math:`L' < L` plain
+            blocks followed by :math:`L - L'` such blocks computes exactly the
+            :math:`L'`-block plain network (the other blocks' weights get zero gradient).
         taps: optional ``(depth + 1, width)`` array added to :math:`h_0, \dots, h_L`; its
             gradient is :math:`\partial L / \partial h_l` (zeros change nothing).
 
@@ -245,22 +271,28 @@ def forward_with_trace(
         ``(output, trace)``: ``trace.pre`` holds the embedding's and each branch's first
         pre-activation and ``trace.post`` holds :math:`h_0, \dots, h_L`, both
         ``(depth + 1, width)``.
+
+    Raises:
+        ValueError: if ``x`` is not 1-D, or ``residual`` or ``branch_scale`` is neither a
+            scalar nor of shape ``(depth,)``.
     """
     phi = resolve(activation)
     x = jnp.asarray(x)
     _checks.ndim("x", x, 1)
+    flags = _per_block("residual", residual, params.depth)
+    scales = _per_block("branch_scale", branch_scale, params.depth)
     if taps is None:
         taps = jnp.zeros((params.depth + 1, params.width), x.dtype)
     z0 = params.first.w @ x + params.first.b
     h0 = phi(z0) + taps[0]
 
-    def step(h: Array, inputs: tuple[tuple[Dense, ...], Array]) -> tuple[Array, tuple]:
-        layers, tap = inputs
+    def step(h: Array, inputs: tuple) -> tuple[Array, tuple]:
+        layers, tap, shortcut, alpha = inputs
         f, z = _branch(layers, h, phi)
-        h_next = jnp.where(residual, h + branch_scale * f, f) + tap
+        h_next = jnp.where(shortcut, h + alpha * f, f) + tap
         return h_next, (z, h_next)
 
-    h_last, (zs, hs) = jax.lax.scan(step, h0, (params.branch, taps[1:]))
+    h_last, (zs, hs) = jax.lax.scan(step, h0, (params.branch, taps[1:], flags, scales))
     out = params.readout.w @ h_last + params.readout.b
     return out, Trace(jnp.concatenate([z0[None], zs]), jnp.concatenate([h0[None], hs]))
 

@@ -195,3 +195,29 @@ def test_layer_input_derivatives_equal_jacfwd(key):
                                rtol=1e-5, atol=1e-7)  # fmt: skip
     with pytest.raises(ValueError, match="xs"):
         R.layer_input_derivatives(p, jnp.ones((3, 2)))
+
+
+def test_default_init_equals_jax_lecun_normal(key):
+    lecun = jax.nn.initializers.variance_scaling(1.0, "fan_in", "normal", in_axis=-1,
+                                                 out_axis=-2)  # fmt: skip
+    got = R.init_residual_mlp(key, 5, 8, 4, 3, branch_layers=2)
+    want = R.init_residual_mlp(key, 5, 8, 4, 3, branch_layers=2, w_init=lecun)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_per_block_flags_pad_a_shallow_plain_network_with_identities(key):
+    kp, kx = jax.random.split(key)
+    deep = R.init_residual_mlp(kp, 5, 8, 6, 3)
+    shallow = deep._replace(branch=jax.tree.map(lambda a: a[:2], deep.branch))
+    xs = jax.random.normal(kx, (4, 5))
+    blocks = jnp.arange(6)
+    flags, alphas = blocks >= 2, jnp.where(blocks < 2, 1.0, 0.0)
+    got, _ = R.forward_batch(deep, xs, "tanh", residual=flags, branch_scale=alphas)
+    want, _ = R.forward_batch(shallow, xs, "tanh", residual=False)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    g = R.grad_norms(deep, xs, jnp.arange(4) % 3, "tanh", residual=flags,
+                     branch_scale=alphas)  # fmt: skip
+    assert np.all(np.asarray(g.weights[3:-1]) == 0)  # the identity blocks do not learn
+    with pytest.raises(ValueError, match="branch_scale"):
+        R.forward(deep, xs[0], branch_scale=jnp.ones(5))
