@@ -71,7 +71,7 @@ __all__ = [
     "spectral_radius",
 ]
 
-#: Weight ensembles: i.i.d. Gaussian, or Haar-orthogonal (semi-orthogonal if not square).
+#: The weight ensembles, i.i.d. Gaussian or Haar-orthogonal (semi-orthogonal if not square).
 WEIGHTS = ("gaussian", "orthogonal")
 
 
@@ -528,8 +528,9 @@ def gradient_gains(
                    {\lVert \partial L / \partial H_{l+1} \rVert_F},
         \qquad l = 1, \dots, L - 1,
 
-    for the cross-entropy loss of a batch (norms from :func:`gradcourse.probes.
-    grad_norms`) in a network drawn by :func:`init_mean_field`. Mean-field theory predicts
+    for the cross-entropy loss of a batch (norms from
+    :func:`gradcourse.probes.grad_norms`) in a network drawn by :func:`init_mean_field`.
+    Mean-field theory predicts
     :math:`r_l^2 \approx \chi` once the layers have reached :math:`q^*`
     (:func:`gradcourse.meanfield.mean_field`). Jitted; ``sigma_w2`` and ``sigma_b2`` are
     traced, so ``jax.vmap`` maps it over seeds and over grids of variances.

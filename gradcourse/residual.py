@@ -181,7 +181,7 @@ def block(
 
     Args:
         layers: this block's branch, ``(W,)`` or ``(W, V)`` with ``w`` of shape
-            ``(width, width)`` (one slice of :attr:`ResidualMLP.branch`).
+            ``(width, width)`` (one slice of ``ResidualMLP.branch``).
         h: the block input, ``(width,)``.
         activation: registry name or elementwise function.
         residual: add the shortcut.
