@@ -28,6 +28,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -164,12 +165,22 @@ def _activation(name: str) -> Callable[[Array], Array]:
 
 
 def _optimizer(config: Config) -> optax.GradientTransformation:
-    if config.optimizer == "adam":
-        opt = optax.adam(config.learning_rate)
+    return _cached_optimizer(
+        config.optimizer, config.learning_rate, config.momentum, config.clip
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_optimizer(
+    name: str, learning_rate: float, momentum: float, clip: float | None
+) -> optax.GradientTransformation:
+    """One object per setting, so that ``train.fit`` reuses its compiled loop."""
+    if name == "adam":
+        opt = optax.adam(learning_rate)
     else:
-        opt = optax.sgd(config.learning_rate, momentum=config.momentum or None)
-    if config.clip is not None:
-        opt = optax.chain(optax.clip_by_global_norm(config.clip), opt)
+        opt = optax.sgd(learning_rate, momentum=momentum or None)
+    if clip is not None:
+        opt = optax.chain(optax.clip_by_global_norm(clip), opt)
     return opt
 
 
