@@ -41,9 +41,10 @@ book: setup
 
 student: setup
 	$(BIN)/jupyter-book config sphinx . >/dev/null
-	$(BIN)/sphinx-build -b html -W -n --keep-going -E -D hide_solutions=1 \
-	  -D html_copy_source=0 . _build/student
-	rm -f conf.py
+	@# The generated conf.py does not put the local extension's folder on the path.
+	PYTHONPATH=scripts $(BIN)/sphinx-build -b html -W -n --keep-going -E \
+	  -D hide_solutions=1 -D html_copy_source=0 . _build/student; \
+	  status=$$?; rm -f conf.py; exit $$status
 	@echo "Student edition: file://$(CURDIR)/_build/student/index.html"
 
 test: setup
