@@ -7,6 +7,9 @@ explicit PRNG key.
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
+from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -16,7 +19,7 @@ from jax import Array
 
 from gradcourse import _checks
 
-__all__ = ["Split", "digits", "gaussian_classification"]
+__all__ = ["Split", "digits", "gaussian_classification", "load_digits_arrays"]
 
 
 class Split(NamedTuple):
@@ -26,6 +29,26 @@ class Split(NamedTuple):
     y_train: Array
     x_test: Array
     y_test: Array
+
+
+def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The 1,797 bundled 8x8 digits as ``(images (1797, 64) float32, labels (1797,) int32)``.
+
+    The same arrays as ``sklearn.datasets.load_digits()`` (a test checks it), read straight
+    from the ``digits.csv.gz`` file that ships inside scikit-learn, without importing
+    scikit-learn itself: that import (SciPy and all) costs more than a second, every
+    chapter that uses the digits would pay it, and nothing else of scikit-learn is needed.
+
+    Raises:
+        ModuleNotFoundError: if scikit-learn is not installed.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("the digits ship with scikit-learn: pip install scikit-learn")
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        table = np.loadtxt(f, delimiter=",")
+    return table[:, :-1].astype(np.float32), table[:, -1].astype(np.int32)
 
 
 def digits(key: Array, test_fraction: float = 0.25) -> Split:
@@ -47,12 +70,8 @@ def digits(key: Array, test_fraction: float = 0.25) -> Split:
         >>> split.x_train.shape, split.x_test.shape
         ((1348, 64), (449, 64))
     """
-    from sklearn.datasets import load_digits  # bundled with scikit-learn, no download
-
     _checks.in_range("test_fraction", test_fraction, 0.0, 1.0, closed="neither")
-    bunch = load_digits()
-    x = np.asarray(bunch.data, dtype=np.float32)
-    y = np.asarray(bunch.target, dtype=np.int32)
+    x, y = load_digits_arrays()
     order = np.asarray(jax.random.permutation(key, x.shape[0]))
     x, y = x[order], y[order]
     n_test = int(round(test_fraction * x.shape[0]))

@@ -33,7 +33,14 @@ from jax.typing import ArrayLike
 
 from gradcourse import _checks
 from gradcourse._linalg import scaled_norm
-from gradcourse.networks import LOSSES, MLP, ActivationLike, Trace, forward_batch
+from gradcourse.networks import (
+    LOSSES,
+    MLP,
+    ActivationLike,
+    Dense,
+    Trace,
+    forward_batch,
+)
 
 __all__ = [
     "History",
@@ -42,6 +49,7 @@ __all__ = [
     "accuracy",
     "find_nonfinite",
     "fit",
+    "fit_seeds",
     "mlp_layer_norms",
     "mlp_model",
 ]
@@ -64,13 +72,20 @@ class NonFinite(NamedTuple):
 
 
 class NonFiniteError(FloatingPointError):
-    """Raised by :func:`fit` when training produced NaN/Inf; ``.origin`` is a
-    :class:`NonFinite` and ``.history`` the (partly non-finite) :class:`History`."""
+    """Raised by :func:`fit` and :func:`fit_seeds` when training produced NaN/Inf.
 
-    def __init__(self, origin: NonFinite, history: History) -> None:
-        self.origin, self.history = origin, history
+    ``.origin`` is a :class:`NonFinite`, ``.history`` the (partly non-finite)
+    :class:`History`, and ``.seed`` the index of the first failing run in
+    :func:`fit_seeds` (None for :func:`fit`).
+    """
+
+    def __init__(
+        self, origin: NonFinite, history: History, seed: int | None = None
+    ) -> None:
+        self.origin, self.history, self.seed = origin, history, seed
+        run = "" if seed is None else f"in seed {seed}, "
         super().__init__(
-            f"non-finite {origin.where} first appeared at step {origin.step}, "
+            f"non-finite {origin.where} first appeared {run}at step {origin.step}, "
             f"layer {origin.layer}; lower the learning rate, clip gradients, or check "
             f"the initialisation scale"
         )
@@ -82,16 +97,22 @@ class History(NamedTuple):
     Attributes:
         loss: ``(steps,)`` minibatch loss before each update.
         grad_norms: ``(steps, layers)`` per-layer gradient norms (``layer_norms(grads)``).
-        finite_activations: ``(steps, layers)`` True where a layer's activations were finite.
+        finite_activations: ``(steps, depth)`` True where a layer's activations were finite.
         records: the ``record`` hook's outputs stacked over steps, or None.
-        nonfinite: where NaN/Inf began, or None for a clean run.
+        nonfinite: where NaN/Inf began, or None for a clean run (from :func:`fit_seeds`,
+            a tuple with one entry per seed).
+        finite_gradients: ``(steps, layers)`` True where every entry of a layer's weight
+            *and bias* gradient was finite (None: judge by ``grad_norms`` alone).
+
+    From :func:`fit_seeds` every array has a leading seed axis.
     """
 
     loss: Array
     grad_norms: Array
     finite_activations: Array
     records: Any
-    nonfinite: NonFinite | None
+    nonfinite: NonFinite | None | tuple[NonFinite | None, ...]
+    finite_gradients: Array | None = None
 
 
 def mlp_layer_norms(grads: MLP) -> Array:
@@ -125,21 +146,51 @@ def find_nonfinite(history: History) -> NonFinite | None:
     At the first bad step, a non-finite forward activation is blamed on the lowest such
     layer (the forward pass runs input to output); otherwise a non-finite gradient is blamed
     on the highest such layer (the backward pass runs output to input, so every layer below
-    the origin inherits it); otherwise the loss alone.
+    the origin inherits it); otherwise the loss alone. A gradient counts as non-finite when
+    any entry of its weight or bias is (``History.finite_gradients``), so a NaN confined
+    to one bias is found too.
+
+    Raises:
+        ValueError: for a :func:`fit_seeds` history (use one seed's slice of it).
     """
     loss = np.asarray(history.loss)
-    gn = np.asarray(history.grad_norms)
+    if loss.ndim != 1:
+        raise ValueError(
+            f"history must be one run's, with loss of shape (steps,), got {loss.shape}"
+        )
+    grad_ok = (
+        np.isfinite(np.asarray(history.grad_norms))
+        if history.finite_gradients is None
+        else np.asarray(history.finite_gradients)
+    )
     act_ok = np.asarray(history.finite_activations)
-    bad = ~np.isfinite(loss) | ~np.isfinite(gn).all(axis=1) | ~act_ok.all(axis=1)
+    bad = ~np.isfinite(loss) | ~grad_ok.all(axis=1) | ~act_ok.all(axis=1)
     if not bad.any():
         return None
     step = int(np.argmax(bad))
     if not act_ok[step].all():
         return NonFinite(step, int(np.argmin(act_ok[step])) + 1, "activation")
-    grad_bad = ~np.isfinite(gn[step])
-    if grad_bad.any():
-        return NonFinite(step, int(np.nonzero(grad_bad)[0].max()) + 1, "gradient")
+    if not grad_ok[step].all():
+        return NonFinite(step, int(np.nonzero(~grad_ok[step])[0].max()) + 1, "gradient")
     return NonFinite(step, 0, "loss")
+
+
+def _finite_per_layer(grads: Any, layer_norms: Callable[[Any], Array]) -> Array:
+    """True per layer where the weight and bias gradients are finite.
+
+    Every :class:`~gradcourse.networks.Dense` node's bias is folded into its weight as
+    ``w * 0 + sum(b * 0)`` (0 where everything is finite, NaN otherwise) and the result
+    handed to ``layer_norms``, so the check follows the model's own layer order.
+    """
+
+    def fold(node: Any) -> Any:
+        if not isinstance(node, Dense):
+            return node
+        poison = jnp.sum(node.b * 0, axis=-1)[..., None, None]
+        return Dense(node.w * 0 + poison, node.b)
+
+    folded = jax.tree.map(fold, grads, is_leaf=lambda n: isinstance(n, Dense))
+    return jnp.isfinite(layer_norms(folded))
 
 
 def fit(
@@ -183,6 +234,107 @@ def fit(
             mismatched ``xs``/``ys``.
         NonFiniteError: if NaN/Inf appeared and ``on_nonfinite == "raise"``.
     """
+    run = _prepare(xs, ys, steps, batch_size, kind, on_nonfinite)
+    runner = _runner(model, optimizer, kind, run.batch, layer_norms, record, False)
+    final, out = runner(params, run.xs, run.ys, jax.random.split(key, steps))
+    history = History(out[0], out[1], out[2], out[4], None, out[3])
+    origin = find_nonfinite(history)
+    history = history._replace(nonfinite=origin)
+    if origin is not None and on_nonfinite == "raise":
+        raise NonFiniteError(origin, history)
+    return final, history
+
+
+def fit_seeds(
+    keys: Array,
+    params: Any,
+    xs: ArrayLike,
+    ys: ArrayLike,
+    *,
+    model: Model,
+    optimizer: optax.GradientTransformation,
+    steps: int,
+    batch_size: int = 128,
+    kind: str = "cross_entropy",
+    layer_norms: Callable[[Any], Array] = mlp_layer_norms,
+    record: Callable[[Any, Any, Any, Trace], Any] | None = None,
+    on_nonfinite: str = "raise",
+) -> tuple[Any, History]:
+    """:func:`fit` for several independent runs at once: one compiled loop, ``jax.vmap``
+    over the runs.
+
+    Run :math:`s` starts from ``params[s]`` (leaves with a leading seed axis, e.g. from
+    ``jax.vmap(init)(keys)``) and draws its own minibatches from ``keys[s]``, exactly as
+    ``fit(keys[s], params[s], ...)`` would: a test checks that the two agree. Use it
+    where a figure needs the spread over seeds; one ``fit`` per seed would run the seeds
+    one after the other.
+
+    Args:
+        keys: ``(seeds,)`` PRNG keys for the minibatch draws.
+        params: initial parameters whose leaves have a leading axis of length ``seeds``.
+        xs, ys, model, optimizer, steps, batch_size, kind, layer_norms, record: as in
+            :func:`fit`, for one run.
+        on_nonfinite: ``"raise"`` raises :class:`NonFiniteError` for the first seed that
+            produced NaN/Inf; ``"return"`` returns with ``History.nonfinite`` set per seed.
+
+    Returns:
+        ``(final_params, history)``, every array with a leading seed axis, and
+        ``history.nonfinite`` a tuple with one :class:`NonFinite` or None per seed.
+
+    Raises:
+        ValueError: as :func:`fit`, or if ``keys`` is not 1-D or ``params`` has leaves
+            whose leading axis is not ``len(keys)``.
+        NonFiniteError: if a run produced NaN/Inf and ``on_nonfinite == "raise"``.
+
+    Examples:
+        >>> from gradcourse.networks import init_mlp
+        >>> keys = jax.random.split(jax.random.key(0), 3)
+        >>> params = jax.vmap(lambda k: init_mlp(k, 4, 8, 3, 2))(keys)
+        >>> xs, ys = jnp.ones((16, 4)), jnp.zeros(16, dtype=int)
+        >>> _, hist = fit_seeds(keys, params, xs, ys, model=mlp_model("tanh"),
+        ...                     optimizer=optax.sgd(0.1), steps=5, batch_size=8)
+        >>> hist.loss.shape, hist.nonfinite
+        ((3, 5), (None, None, None))
+    """
+    keys = jnp.asarray(keys)
+    _checks.ndim("keys", keys, 1)
+    seeds = keys.shape[0]
+    leading = {leaf.shape[:1] for leaf in jax.tree.leaves(params)}
+    if leading != {(seeds,)}:
+        raise ValueError(
+            f"params leaves must have a leading seed axis of length {seeds} "
+            f"(len(keys)), got leading shapes {sorted(leading)}"
+        )
+    run = _prepare(xs, ys, steps, batch_size, kind, on_nonfinite)
+    runner = _runner(model, optimizer, kind, run.batch, layer_norms, record, True)
+    step_keys = jax.vmap(lambda k: jax.random.split(k, steps))(keys)
+    final, out = runner(params, run.xs, run.ys, step_keys)
+    history = History(out[0], out[1], out[2], out[4], None, out[3])
+    origins = tuple(
+        find_nonfinite(jax.tree.map(lambda a, s=s: a[s], history)) for s in range(seeds)
+    )
+    history = history._replace(nonfinite=origins)
+    bad = [s for s, o in enumerate(origins) if o is not None]
+    if bad and on_nonfinite == "raise":
+        raise NonFiniteError(origins[bad[0]], history, seed=bad[0])
+    return final, history
+
+
+class _Prepared(NamedTuple):
+    xs: Array
+    ys: Array
+    batch: int
+
+
+def _prepare(
+    xs: ArrayLike,
+    ys: ArrayLike,
+    steps: int,
+    batch_size: int,
+    kind: str,
+    on_nonfinite: str,
+) -> _Prepared:
+    """Validate the arguments :func:`fit` and :func:`fit_seeds` share."""
     _checks.positive_int("steps", steps)
     _checks.positive_int("batch_size", batch_size)
     _checks.one_of("kind", kind, tuple(LOSSES))
@@ -193,18 +345,7 @@ def fit(
         raise ValueError(
             f"ys must have {xs.shape[0]} rows like xs, got shape {ys.shape}"
         )
-    run = _runner(
-        model, optimizer, kind, min(batch_size, xs.shape[0]), layer_norms, record
-    )
-    final, (losses, norms, finite, recs) = run(
-        params, xs, ys, jax.random.split(key, steps)
-    )
-    history = History(losses, norms, finite, recs, None)
-    origin = find_nonfinite(history)
-    history = history._replace(nonfinite=origin)
-    if origin is not None and on_nonfinite == "raise":
-        raise NonFiniteError(origin, history)
-    return final, history
+    return _Prepared(xs, ys, min(batch_size, xs.shape[0]))
 
 
 @functools.lru_cache(maxsize=64)
@@ -215,9 +356,11 @@ def _runner(
     batch: int,
     layer_norms: Callable[[Any], Array],
     record: Callable[[Any, Any, Any, Trace], Any] | None,
+    seeds: bool,
 ) -> Callable[..., tuple[Any, tuple]]:
-    """The jitted training loop for one configuration, cached so that repeated
-    :func:`fit` calls with the same model and optimizer objects compile once."""
+    """The jitted training loop for one configuration (``vmap``-ped over runs when
+    ``seeds``), cached so that repeated calls with the same model and optimizer objects
+    compile once."""
     loss_of = LOSSES[kind]
 
     def step(carry: tuple[Any, Any], k: Array, xs: Array, ys: Array) -> tuple:
@@ -236,11 +379,11 @@ def _runner(
         (value, trace), grads = jax.value_and_grad(objective, has_aux=True)(p)
         updates, opt_state = optimizer.update(grads, opt_state, p)
         finite = jnp.all(jnp.isfinite(trace.post), axis=(0, 2))
+        grad_ok = _finite_per_layer(grads, layer_norms)
         rec = None if record is None else record(p, grads, updates, trace)
         new_p = optax.apply_updates(p, updates)
-        return (new_p, opt_state), (value, layer_norms(grads), finite, rec)
+        return (new_p, opt_state), (value, layer_norms(grads), finite, grad_ok, rec)
 
-    @jax.jit
     def run(p: Any, xs: Array, ys: Array, keys: Array) -> tuple[Any, tuple]:
         def body(carry: tuple[Any, Any], k: Array) -> tuple:
             return step(carry, k, xs, ys)
@@ -248,7 +391,7 @@ def _runner(
         (p, _), out = jax.lax.scan(body, (p, optimizer.init(p)), keys)
         return p, out
 
-    return run
+    return jax.jit(jax.vmap(run, in_axes=(0, None, None, 0)) if seeds else run)
 
 
 def accuracy(params: Any, xs: ArrayLike, ys: ArrayLike, model: Model) -> float:

@@ -36,3 +36,13 @@ def test_gaussian_classification_depends_on_key(key):
         gc.data.gaussian_classification(k1, 5, 3, 2)[0],
         gc.data.gaussian_classification(k2, 5, 3, 2)[0],
     )
+
+
+def test_load_digits_arrays_equals_scikit_learn():
+    from sklearn.datasets import load_digits
+
+    x, y = gc.data.load_digits_arrays()
+    bunch = load_digits()
+    assert x.dtype == np.float32 and y.dtype == np.int32
+    np.testing.assert_array_equal(x, bunch.data.astype(np.float32))
+    np.testing.assert_array_equal(y, bunch.target)

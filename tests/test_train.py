@@ -148,3 +148,72 @@ def test_fit_validates_arguments(key):
         gc.train.fit(key, params, xs, ys, steps=1, on_nonfinite="ignore", **kw)
     with pytest.raises(ValueError, match="ys must have 8 rows"):
         gc.train.fit(key, params, xs, ys[:4], steps=1, **kw)
+
+
+def test_nonfinite_confined_to_one_bias_gradient_is_located(key):
+    # The bias of network layer 3 enters as sqrt(b^2) with b = 0: a finite forward pass
+    # and a 0/0 derivative in that bias alone, while every weight gradient stays finite.
+    xs, ys = gc.data.gaussian_classification(key, 16, 4, 2)
+    params = gc.networks.init_mlp(key, 4, 6, 5, 2)
+
+    def model(p, x):
+        b = p.hidden.b.at[1].set(jnp.sqrt(p.hidden.b[1] ** 2))
+        return gc.networks.forward_batch(p._replace(hidden=p.hidden._replace(b=b)), x)
+
+    _, hist = gc.train.fit(
+        key,
+        params,
+        xs,
+        ys,
+        model=model,
+        optimizer=optax.sgd(0.1),
+        steps=2,
+        on_nonfinite="return",
+    )
+    assert np.isfinite(np.asarray(hist.grad_norms[0])).all()  # norms alone miss it
+    assert hist.nonfinite == gc.train.NonFinite(0, 3, "gradient")
+
+
+def test_fit_seeds_equals_fit_run_by_run(key):
+    xs, ys = gc.data.gaussian_classification(key, 64, 5, 3)
+    keys = jax.random.split(key, 3)
+    params = jax.vmap(lambda k: gc.networks.init_mlp(k, 5, 8, 4, 3))(keys)
+    kw = dict(model=gc.train.mlp_model("tanh"), optimizer=optax.adam(1e-2), steps=25)
+    final, hist = gc.train.fit_seeds(keys, params, xs, ys, batch_size=16, **kw)
+    assert hist.loss.shape == (3, 25) and hist.grad_norms.shape == (3, 25, 5)
+    assert hist.nonfinite == (None, None, None)
+    for s in range(3):
+        p_s = jax.tree.map(lambda a, s=s: a[s], params)
+        f_s, h_s = gc.train.fit(keys[s], p_s, xs, ys, batch_size=16, **kw)
+        np.testing.assert_allclose(hist.loss[s], h_s.loss, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(hist.grad_norms[s], h_s.grad_norms, rtol=1e-4)
+        np.testing.assert_allclose(final.readout.w[s], f_s.readout.w, rtol=1e-4, atol=1e-6)
+
+
+def test_fit_seeds_reports_the_failing_seed(key):
+    xs, ys = gc.data.gaussian_classification(key, 16, 4, 2)
+    keys = jax.random.split(key, 3)
+    params = jax.vmap(lambda k: gc.networks.init_mlp(k, 4, 6, 6, 2))(keys)
+    w = params.hidden.w.at[1, 2].set(jnp.inf)  # seed 1, network layer 4
+    params = params._replace(hidden=params.hidden._replace(w=w))
+    kw = dict(model=gc.train.mlp_model("tanh"), optimizer=optax.sgd(0.1), steps=3)
+    with pytest.raises(gc.train.NonFiniteError, match="in seed 1, at step 0, layer 4"):
+        gc.train.fit_seeds(keys, params, xs, ys, **kw)
+    _, hist = gc.train.fit_seeds(keys, params, xs, ys, on_nonfinite="return", **kw)
+    assert hist.nonfinite == (None, gc.train.NonFinite(0, 4, "activation"), None)
+
+
+def test_fit_seeds_validates_arguments(key):
+    xs, ys = gc.data.gaussian_classification(key, 8, 3, 2)
+    keys = jax.random.split(key, 2)
+    params = jax.vmap(lambda k: gc.networks.init_mlp(k, 3, 4, 2, 2))(keys)
+    kw = dict(model=gc.train.mlp_model("tanh"), optimizer=optax.sgd(0.1))
+    with pytest.raises(ValueError, match="leading seed axis of length 3"):
+        gc.train.fit_seeds(jax.random.split(key, 3), params, xs, ys, steps=1, **kw)
+    with pytest.raises(ValueError, match="keys must"):
+        gc.train.fit_seeds(keys[0], params, xs, ys, steps=1, **kw)
+    with pytest.raises(ValueError, match="steps must be"):
+        gc.train.fit_seeds(keys, params, xs, ys, steps=0, **kw)
+    single = gc.train.History(jnp.zeros((2, 3)), jnp.zeros((2, 3, 3)), None, None, None)
+    with pytest.raises(ValueError, match="one run's"):
+        gc.train.find_nonfinite(single)
