@@ -44,8 +44,12 @@ def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     """
     spec = importlib.util.find_spec("sklearn")
     if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("the digits ship with scikit-learn: pip install scikit-learn")
-    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+        raise ModuleNotFoundError(
+            "the digits ship with scikit-learn: pip install scikit-learn"
+        )
+    path = (
+        Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+    )
     with gzip.open(path, "rt", encoding="utf-8") as f:
         table = np.loadtxt(f, delimiter=",")
     return table[:, :-1].astype(np.float32), table[:, -1].astype(np.int32)

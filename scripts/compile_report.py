@@ -65,7 +65,11 @@ def main(path: str, top: int = 15) -> None:
     import jax
 
     jax.config.update("jax_log_compiles", True)
-    for name in ("jax._src.dispatch", "jax._src.interpreters.pxla", "jax._src.compiler"):
+    for name in (
+        "jax._src.dispatch",
+        "jax._src.interpreters.pxla",
+        "jax._src.compiler",
+    ):
         log = logging.getLogger(name)
         log.addHandler(collector)
         log.propagate = False
@@ -75,14 +79,18 @@ def main(path: str, top: int = 15) -> None:
     start = time.perf_counter()
     for i, src in enumerate(cells):
         src = "\n".join(
-            line for line in src.splitlines() if not line.lstrip().startswith(("%", "!"))
+            line
+            for line in src.splitlines()
+            if not line.lstrip().startswith(("%", "!"))
         )
         before, t0 = collector.total("xla"), time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             exec(compile(src, f"<cell {i}>", "exec"), namespace)
         plt.close("all")
         first = src.strip().splitlines()[0][:60] if src.strip() else ""
-        per_cell.append((time.perf_counter() - t0, collector.total("xla") - before, i, first))
+        per_cell.append(
+            (time.perf_counter() - t0, collector.total("xla") - before, i, first)
+        )
     total = time.perf_counter() - start
     n = sum(v[0] for k, v in collector.stats.items() if k[0] == "xla")
     print(

@@ -187,7 +187,9 @@ def test_fit_seeds_equals_fit_run_by_run(key):
         f_s, h_s = gc.train.fit(keys[s], p_s, xs, ys, batch_size=16, **kw)
         np.testing.assert_allclose(hist.loss[s], h_s.loss, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(hist.grad_norms[s], h_s.grad_norms, rtol=1e-4)
-        np.testing.assert_allclose(final.readout.w[s], f_s.readout.w, rtol=1e-4, atol=1e-6)
+        np.testing.assert_allclose(
+            final.readout.w[s], f_s.readout.w, rtol=1e-4, atol=1e-6
+        )
 
 
 def test_fit_seeds_reports_the_failing_seed(key):
