@@ -46,6 +46,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
+from gradcourse._linalg import scaled_norm
 from gradcourse.activations import leaky_relu, prelu, resolve
 from gradcourse.networks import (
     LOSSES,
@@ -547,7 +548,7 @@ def _slope_grad_norms(
             return LOSSES["cross_entropy"](outs, ys)
 
         g_taps = jax.grad(loss)(jnp.zeros((xs.shape[0], depth, width)))
-        return jnp.sqrt(jnp.sum(jnp.square(g_taps), axis=(0, 2)))
+        return scaled_norm(g_taps, axis=(0, 2))
 
     return jax.vmap(lambda a, g: jax.vmap(lambda r: one(r, a, g))(raw))(slopes, gains)
 
@@ -709,9 +710,9 @@ def prelu_layer_norms(grads: PReLUNet) -> Array:
     """Per-layer weight-gradient norms of a :class:`PReLUNet` (layers 1..depth, read-out),
     the ``layer_norms`` argument of :func:`gradcourse.train.fit`."""
     g = grads.mlp
-    hidden = jnp.sqrt(jnp.sum(jnp.square(g.hidden.w), axis=(1, 2)))
-    first = jnp.linalg.norm(g.first.w)[None]
-    return jnp.concatenate([first, hidden, jnp.linalg.norm(g.readout.w)[None]])
+    hidden = scaled_norm(g.hidden.w, axis=(1, 2))
+    first = scaled_norm(g.first.w)[None]
+    return jnp.concatenate([first, hidden, scaled_norm(g.readout.w)[None]])
 
 
 class PReLURun(NamedTuple):
