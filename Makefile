@@ -67,6 +67,7 @@ serve:
 bench: setup
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[bench]"
 	$(BIN)/python benchmarks/bench_probe.py
+	$(BIN)/python benchmarks/bench_chapters.py
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache conf.py

@@ -8,8 +8,13 @@ For each depth the probe computes, for a tanh MLP of width 256 on a batch of 128
 float32 examples with a cross-entropy loss, the Frobenius norm of dL/dW_l for every layer
 and of dL/dH_l for every hidden layer (``gradcourse.probes.grad_norms``):
 
-* ``scan``: ``gc.probes.grad_norms`` (layers scanned with ``jax.lax.scan``, jitted);
-* ``unrolled``: the same computation with a Python loop over a list of layers
+* ``scan``: ``gc.probes.grad_norms``: the forward pass and the back-propagation
+  recursion each one ``jax.lax.scan``, every layer's gradient reduced to its norm as soon
+  as it is made, jitted;
+* ``grad``: the same network scanned, differentiated by ``jax.grad`` (zero "taps" on the
+  activations give dL/dH), norms taken afterwards, jitted: the obvious implementation,
+  which materialises the whole ``(depth, width, width)`` stack of weight gradients;
+* ``unrolled``: ``jax.grad`` through a Python loop over a list of layers
   (``gc.networks.forward_unrolled`` plus taps), jitted, so XLA sees every layer;
 * ``torch``: the same network in PyTorch eager mode, ``retain_grad`` on each activation.
 
@@ -79,6 +84,28 @@ def _as_layers(params: gc.networks.MLP) -> tuple[list, gc.networks.Dense]:
         for i in range(params.depth - 1)
     ]
     return hidden, params.readout
+
+
+def _grad_probe():
+    """The probe as ``jax.grad`` of the scanned network (``forward_with_trace`` with zero
+    taps), norms taken from the materialised gradient stack."""
+
+    @jax.jit
+    def probe(params, xs, ys):
+        taps = jnp.zeros((xs.shape[0], params.depth, params.width), xs.dtype)
+
+        def loss(p, t):
+            outs = jax.vmap(
+                lambda x, tap: gc.networks.forward_with_trace(p, x, "tanh", taps=tap)[0]
+            )(xs, t)
+            return gc.networks.LOSSES["cross_entropy"](outs, ys)
+
+        value, (g, g_taps) = jax.value_and_grad(loss, argnums=(0, 1))(params, taps)
+        weights = gc.train.mlp_layer_norms(g)
+        hidden = jnp.sqrt(jnp.sum(jnp.square(g_taps), axis=(0, 2)))
+        return gc.probes.GradNorms(weights, hidden, value)
+
+    return probe
 
 
 def _unrolled_probe():
@@ -158,6 +185,7 @@ def main() -> None:
         f"{os.getloadavg()[0]:.1f} at start"
     )
     forward_unrolled_taps, unrolled = _unrolled_probe()
+    grad_probe = _grad_probe()
     # Warm-up: the first compile in a process pays one-time start-up costs; keep them
     # out of the depth-20 figure so that the depth comparison is about depth.
     warm = gc.networks.init_mlp(jax.random.key(1), IN_DIM, WIDTH, 2, CLASSES)
@@ -165,9 +193,11 @@ def main() -> None:
     _compile(jax.jit(gc.probes.grad_norms, static_argnums=(3, 4)), warm, wx, wy,
              "tanh", "cross_entropy")  # fmt: skip
     _compile(unrolled, _as_layers(warm), wx, wy)
+    _compile(grad_probe, warm, wx, wy)
     header = (
-        f"{'depth':>5} | {'run scan':>9} {'unrolled':>9} {'torch':>9} "
-        f"{'scan/torch':>10} | {'compile':>8} {'unrolled':>9} {'torch 1st':>9}"
+        f"{'depth':>5} | {'run scan':>9} {'grad':>9} {'unrolled':>9} {'torch':>9} "
+        f"{'scan/torch':>10} | {'compile':>8} {'grad':>7} {'unrolled':>9} "
+        f"{'torch 1st':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -190,19 +220,22 @@ def main() -> None:
             scan_jit, params, xs, ys, "tanh", "cross_entropy"
         )
         u_compile, unrolled_exe = _compile(unrolled, layers, xs, ys)
+        g_compile, grad_exe = _compile(grad_probe, params, xs, ys)
         torch_call = _torch_probe(params, xs, ys)
         t0 = time.perf_counter()
         t_out = torch_call()
         t_first = time.perf_counter() - t0
         s_out = scan_exe(params, xs, ys)
         u_out = unrolled_exe(layers, xs, ys)
-        for other in (u_out, gc.probes.GradNorms(*map(np.asarray, t_out))):
+        g_out = grad_exe(params, xs, ys)
+        for other in (u_out, g_out, gc.probes.GradNorms(*map(np.asarray, t_out))):
             np.testing.assert_allclose(other.weights, s_out.weights, rtol=2e-3)
             np.testing.assert_allclose(other.hidden, s_out.hidden, rtol=2e-3)
         reps = repeats if depth <= 100 else max(3, repeats // 2)
         med = _median_runs(
             {
                 "scan": (scan_exe, (params, xs, ys)),
+                "grad": (grad_exe, (params, xs, ys)),
                 "unrolled": (unrolled_exe, (layers, xs, ys)),
                 "torch": (torch_call, ()),
             },
@@ -211,9 +244,9 @@ def main() -> None:
         s_run, u_run, t_run = med["scan"], med["unrolled"], med["torch"]
         rows.append((depth, s_run, t_run, s_compile))
         print(
-            f"{depth:>5} | {s_run * 1e3:>7.1f}ms {u_run * 1e3:>7.1f}ms "
-            f"{t_run * 1e3:>7.1f}ms {s_run / t_run:>10.2f} | {s_compile:>7.2f}s "
-            f"{u_compile:>8.2f}s {t_first:>8.2f}s"
+            f"{depth:>5} | {s_run * 1e3:>7.1f}ms {med['grad'] * 1e3:>7.1f}ms "
+            f"{u_run * 1e3:>7.1f}ms {t_run * 1e3:>7.1f}ms {s_run / t_run:>10.2f} | "
+            f"{s_compile:>7.2f}s {g_compile:>6.2f}s {u_compile:>8.2f}s {t_first:>8.2f}s"
         )
     if len(rows) > 1:
         growth = rows[-1][3] / rows[0][3]
@@ -228,12 +261,10 @@ def main() -> None:
     )
     if slower:
         print(
-            "  what we found (benchmarks/README.md): the cost is the scanned loop itself\n"
-            "  (the same probe unrolled over a list of layers is faster, a bare scanned\n"
-            "  gradient is as slow); XLA's oneDNN/XNNPACK flags and scan unrolling did\n"
-            "  not help; on a loaded machine the ratio moves by up to 2x between runs."
+            "  see benchmarks/README.md: on a loaded machine the ratio moves by up to 2x\n"
+            "  between runs; BENCH_THREADS=1 gives steadier figures."
         )
-    print("all three implementations agree on every norm (rtol 2e-3)")
+    print("all four implementations agree on every norm (rtol 2e-3)")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,14 @@ from typing import Any
 
 __version__ = "0.1.0"
 
+#: The XLA flags every chapter sets in its first cell (before JAX's first operation):
+#: compile quickly rather than optimise hard. A chapter compiles dozens of small programs
+#: and runs each briefly, so on a CPU this takes about 40% off its run time
+#: (``benchmarks/bench_chapters.py``); the test suite runs with the same flags.
+COMPILE_FAST_XLA_FLAGS = (
+    "--xla_cpu_use_fusion_emitters=false --xla_backend_optimization_level=1"
+)
+
 # One concept per module; imports only point down (see STYLE.md, "A house that reads well").
 _SUBMODULES = (
     "activations",

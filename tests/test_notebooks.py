@@ -117,3 +117,15 @@ def test_exercise_labels_are_unique_across_the_book():
         for label in re.findall(r"^:label: (\S+)", text, re.M):
             assert label not in seen, f"{label} in {path.name} and {seen[label]}"
             seen[label] = path.name
+
+
+def test_first_cells_install_for_colab_and_set_the_compile_fast_flags(chapter):
+    import gradcourse
+
+    code = [_src(c) for c in _cells(chapter, "code")]
+    assert code[0].startswith("# Colab / hosted notebooks:"), "no Colab install cell first"
+    imports = code[1]
+    flags = re.search(r'os\.environ\.setdefault\(\s*"XLA_FLAGS",\s*"([^"]+)"', imports)
+    assert flags, "the imports cell does not set XLA_FLAGS"
+    assert flags.group(1) == gradcourse.COMPILE_FAST_XLA_FLAGS
+    assert imports.index("XLA_FLAGS") < imports.index("import jax")

@@ -116,3 +116,32 @@ def test_grad_norms_validates(problem):
         gc.probes.grad_norms(params, xs, ys, kind="l1")
     with pytest.raises(ValueError, match="norms must have >= 2 layers"):
         gc.probes.layer_ratio(jnp.ones(1))
+
+
+@pytest.mark.parametrize("activation", ["relu", jax.nn.gelu])
+def test_weight_norms_equal_jax_grad_for_other_activations(problem, activation):
+    params, xs, ys = problem
+    g = jax.grad(gc.networks.loss)(params, xs, ys, activation)
+    got = gc.probes.grad_norms(params, xs, ys, activation)
+    np.testing.assert_allclose(
+        got.weights[1:-1], gc.train.mlp_layer_norms(g)[1:-1], 1e-5
+    )
+    np.testing.assert_allclose(got.weights[0], np.linalg.norm(g.first.w), rtol=1e-5)
+
+
+def test_one_layer_network(key):
+    params = gc.networks.init_mlp(key, in_dim=4, width=5, depth=1, out_dim=2)
+    xs, ys = jnp.ones((3, 4)), jnp.array([0, 1, 1])
+    got = gc.probes.grad_norms(params, xs, ys)
+    g = jax.grad(gc.networks.loss)(params, xs, ys)
+    assert got.weights.shape == (2,) and got.hidden.shape == (1,)
+    np.testing.assert_allclose(got.weights[1], np.linalg.norm(g.readout.w), rtol=1e-5)
+
+
+def test_tiny_gradients_are_not_rounded_to_zero(key):
+    # 40 sigmoid layers: the first layer's gradient is far below 1e-19, where squaring
+    # float32 entries underflows; the rescaled norm still reports it.
+    params = gc.networks.init_mlp(key, in_dim=8, width=16, depth=40, out_dim=3)
+    xs, ys = jax.random.normal(key, (8, 8)), jnp.arange(8) % 3
+    w = gc.probes.grad_norms(params, xs, ys, "sigmoid").weights
+    assert float(w[0]) < 1e-19 and float(w[0]) > 0
