@@ -96,13 +96,12 @@ class History(NamedTuple):
 
     Attributes:
         loss: ``(steps,)`` minibatch loss before each update.
-        grad_norms: ``(steps, layers)`` per-layer gradient norms (``layer_norms(grads)``).
+        grad_norms: ``(steps, layers)`` per-layer gradient norms (``layer_norms(grads)``);
+            NaN for a layer whose weight or bias gradient held a NaN or Inf.
         finite_activations: ``(steps, depth)`` True where a layer's activations were finite.
         records: the ``record`` hook's outputs stacked over steps, or None.
         nonfinite: where NaN/Inf began, or None for a clean run (from :func:`fit_seeds`,
             a tuple with one entry per seed).
-        finite_gradients: ``(steps, layers)`` True where every entry of a layer's weight
-            *and bias* gradient was finite (None: judge by ``grad_norms`` alone).
 
     From :func:`fit_seeds` every array has a leading seed axis.
     """
@@ -112,7 +111,6 @@ class History(NamedTuple):
     finite_activations: Array
     records: Any
     nonfinite: NonFinite | None | tuple[NonFinite | None, ...]
-    finite_gradients: Array | None = None
 
 
 def mlp_layer_norms(grads: MLP) -> Array:
@@ -146,9 +144,9 @@ def find_nonfinite(history: History) -> NonFinite | None:
     At the first bad step, a non-finite forward activation is blamed on the lowest such
     layer (the forward pass runs input to output); otherwise a non-finite gradient is blamed
     on the highest such layer (the backward pass runs output to input, so every layer below
-    the origin inherits it); otherwise the loss alone. A gradient counts as non-finite when
-    any entry of its weight or bias is (``History.finite_gradients``), so a NaN confined
-    to one bias is found too.
+    the origin inherits it); otherwise the loss alone. :func:`fit` records a layer's
+    gradient norm as NaN when any entry of its weight *or bias* gradient is non-finite,
+    so a NaN confined to one bias is found too.
 
     Raises:
         ValueError: for a :func:`fit_seeds` history (use one seed's slice of it).
@@ -158,11 +156,7 @@ def find_nonfinite(history: History) -> NonFinite | None:
         raise ValueError(
             f"history must be one run's, with loss of shape (steps,), got {loss.shape}"
         )
-    grad_ok = (
-        np.isfinite(np.asarray(history.grad_norms))
-        if history.finite_gradients is None
-        else np.asarray(history.finite_gradients)
-    )
+    grad_ok = np.isfinite(np.asarray(history.grad_norms))
     act_ok = np.asarray(history.finite_activations)
     bad = ~np.isfinite(loss) | ~grad_ok.all(axis=1) | ~act_ok.all(axis=1)
     if not bad.any():
@@ -175,22 +169,17 @@ def find_nonfinite(history: History) -> NonFinite | None:
     return NonFinite(step, 0, "loss")
 
 
-def _finite_per_layer(grads: Any, layer_norms: Callable[[Any], Array]) -> Array:
-    """True per layer where the weight and bias gradients are finite.
-
-    Every :class:`~gradcourse.networks.Dense` node's bias is folded into its weight as
-    ``w * 0 + sum(b * 0)`` (0 where everything is finite, NaN otherwise) and the result
-    handed to ``layer_norms``, so the check follows the model's own layer order.
-    """
+def _fold_biases(grads: Any) -> Any:
+    """``grads`` with each :class:`~gradcourse.networks.Dense` bias folded into its weight
+    as ``w + sum(b * 0)``: the weight is unchanged when the bias is finite and all NaN
+    when it is not, so per-layer weight norms also report a non-finite bias."""
 
     def fold(node: Any) -> Any:
         if not isinstance(node, Dense):
             return node
-        poison = jnp.sum(node.b * 0, axis=-1)[..., None, None]
-        return Dense(node.w * 0 + poison, node.b)
+        return Dense(node.w + jnp.sum(node.b * 0, axis=-1)[..., None, None], node.b)
 
-    folded = jax.tree.map(fold, grads, is_leaf=lambda n: isinstance(n, Dense))
-    return jnp.isfinite(layer_norms(folded))
+    return jax.tree.map(fold, grads, is_leaf=lambda n: isinstance(n, Dense))
 
 
 def fit(
@@ -235,9 +224,11 @@ def fit(
         NonFiniteError: if NaN/Inf appeared and ``on_nonfinite == "raise"``.
     """
     run = _prepare(xs, ys, steps, batch_size, kind, on_nonfinite)
-    runner = _runner(model, optimizer, kind, run.batch, layer_norms, record, False)
-    final, out = runner(params, run.xs, run.ys, jax.random.split(key, steps))
-    history = History(out[0], out[1], out[2], out[4], None, out[3])
+    runner = _runner(
+        model, optimizer, kind, run.batch, steps, layer_norms, record, False
+    )
+    final, out = runner(params, run.xs, run.ys, key)
+    history = History(*out, None)
     origin = find_nonfinite(history)
     history = history._replace(nonfinite=origin)
     if origin is not None and on_nonfinite == "raise":
@@ -306,12 +297,16 @@ def fit_seeds(
             f"(len(keys)), got leading shapes {sorted(leading)}"
         )
     run = _prepare(xs, ys, steps, batch_size, kind, on_nonfinite)
-    runner = _runner(model, optimizer, kind, run.batch, layer_norms, record, True)
-    step_keys = jax.vmap(lambda k: jax.random.split(k, steps))(keys)
-    final, out = runner(params, run.xs, run.ys, step_keys)
-    history = History(out[0], out[1], out[2], out[4], None, out[3])
+    runner = _runner(
+        model, optimizer, kind, run.batch, steps, layer_norms, record, True
+    )
+    final, out = runner(params, run.xs, run.ys, keys)
+    history = History(*out, None)
+    host = jax.device_get(
+        (history.loss, history.grad_norms, history.finite_activations)
+    )
     origins = tuple(
-        find_nonfinite(jax.tree.map(lambda a, s=s: a[s], history)) for s in range(seeds)
+        find_nonfinite(History(*(a[s] for a in host), None, None)) for s in range(seeds)
     )
     history = history._replace(nonfinite=origins)
     bad = [s for s, o in enumerate(origins) if o is not None]
@@ -354,6 +349,7 @@ def _runner(
     optimizer: optax.GradientTransformation,
     kind: str,
     batch: int,
+    steps: int,
     layer_norms: Callable[[Any], Array],
     record: Callable[[Any, Any, Any, Trace], Any] | None,
     seeds: bool,
@@ -378,16 +374,18 @@ def _runner(
 
         (value, trace), grads = jax.value_and_grad(objective, has_aux=True)(p)
         updates, opt_state = optimizer.update(grads, opt_state, p)
-        finite = jnp.all(jnp.isfinite(trace.post), axis=(0, 2))
-        grad_ok = _finite_per_layer(grads, layer_norms)
+        # x * 0 is 0 for finite x and NaN otherwise: one cheap reduction per layer.
+        finite = jnp.isfinite(jnp.sum(trace.post * 0, axis=(0, 2)))
         rec = None if record is None else record(p, grads, updates, trace)
         new_p = optax.apply_updates(p, updates)
-        return (new_p, opt_state), (value, layer_norms(grads), finite, grad_ok, rec)
+        norms = layer_norms(_fold_biases(grads))
+        return (new_p, opt_state), (value, norms, finite, rec)
 
-    def run(p: Any, xs: Array, ys: Array, keys: Array) -> tuple[Any, tuple]:
+    def run(p: Any, xs: Array, ys: Array, key: Array) -> tuple[Any, tuple]:
         def body(carry: tuple[Any, Any], k: Array) -> tuple:
             return step(carry, k, xs, ys)
 
+        keys = jax.random.split(key, steps)
         (p, _), out = jax.lax.scan(body, (p, optimizer.init(p)), keys)
         return p, out
 

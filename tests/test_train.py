@@ -170,7 +170,10 @@ def test_nonfinite_confined_to_one_bias_gradient_is_located(key):
         steps=2,
         on_nonfinite="return",
     )
-    assert np.isfinite(np.asarray(hist.grad_norms[0])).all()  # norms alone miss it
+    weights_only = gc.train.mlp_layer_norms(jax.grad(lambda p: gc.networks.LOSSES[
+        "cross_entropy"](model(p, xs[:1])[0], ys[:1]))(params))  # fmt: skip
+    assert np.isfinite(np.asarray(weights_only)).all()  # weight norms alone miss it
+    assert np.isnan(np.asarray(hist.grad_norms[0, 2]))  # layer 3's norm reports it
     assert hist.nonfinite == gc.train.NonFinite(0, 3, "gradient")
 
 
