@@ -234,7 +234,10 @@ def init_norm_mlp(
     return NormMLP(mlp.first, mlp.hidden, mlp.readout, norm)
 
 
-def _norm_layer(norm: str, aff: Affine, z: Array, stats: Stats | None) -> Array:
+def _norm_layer(norm: str | Array, aff: Affine, z: Array, stats: Stats | None) -> Array:
+    if not isinstance(norm, str):  # an index into NORMS, possibly traced
+        branches = [functools.partial(_norm_layer, n, stats=None) for n in NORMS]
+        return jax.lax.switch(norm, branches, aff, z)
     if norm == "batch":
         return batch_norm(aff, z, stats)
     if norm == "layer":
@@ -242,12 +245,26 @@ def _norm_layer(norm: str, aff: Affine, z: Array, stats: Stats | None) -> Array:
     return z
 
 
+def _check_norm(norm: str | ArrayLike) -> str | Array:
+    """A name in :data:`NORMS`, or an integer index into it (range-checked if concrete)."""
+    if isinstance(norm, str):
+        return _checks.one_of("norm", norm, NORMS)
+    index = jnp.asarray(norm)
+    if index.ndim != 0 or not jnp.issubdtype(index.dtype, jnp.integer):
+        raise ValueError(
+            f"norm must be one of {NORMS} or an integer index into them, got {norm!r}"
+        )
+    if not isinstance(index, jax.core.Tracer):
+        _checks.in_range("norm", int(index), 0, len(NORMS) - 1)
+    return index
+
+
 def forward(
     params: NormMLP,
     xs: ArrayLike,
     activation: ActivationLike = "sigmoid",
     *,
-    norm: str = "batch",
+    norm: str | ArrayLike = "batch",
     stats: Stats | None = None,
 ) -> tuple[Array, Trace, Stats]:
     r"""Run a batch through the network, scanned over the hidden layers.
@@ -261,7 +278,11 @@ def forward(
         params: a :class:`NormMLP`.
         xs: ``(batch, in_dim)``.
         activation: registry name or elementwise function.
-        norm: one of :data:`NORMS`; ``"none"`` ignores ``params.norm``.
+        norm: one of :data:`NORMS` (``"none"`` ignores ``params.norm``), or an
+            integer index into :data:`NORMS`. The index may be traced: inside ``jit``
+            one compiled program then serves every normalisation (through
+            :func:`jax.lax.switch`, or a select of the three under ``jax.vmap``),
+            where a name compiles one program each.
         stats: per-layer population statistics ``(depth, width)`` for batch-norm
             evaluation, or None for training mode.
 
@@ -274,15 +295,21 @@ def forward(
     Raises:
         ValueError: for a bad ``norm``, ``xs`` that is not 2-D, or ``stats`` given with a
             norm other than ``"batch"``.
+
+    Examples:
+        >>> p = init_norm_mlp(jax.random.key(0), 4, 8, 3, 2)
+        >>> xs = jnp.ones((5, 4)).at[0].set(2.0)
+        >>> by_name = forward(p, xs, norm="layer")[0]
+        >>> by_index = forward(p, xs, norm=NORMS.index("layer"))[0]
+        >>> bool(jnp.allclose(by_name, by_index))
+        True
     """
-    _checks.one_of("norm", norm, NORMS)
+    norm = _check_norm(norm)
     xs = jnp.asarray(xs)
     _checks.ndim("xs", xs, 2)
-    if stats is not None and norm != "batch":
+    if stats is not None and not (isinstance(norm, str) and norm == "batch"):
         raise ValueError(f"stats apply to norm='batch' only, got norm={norm!r}")
     phi = resolve(activation)
-    first_stats = None if stats is None else Stats(stats.mean[0], stats.var[0])
-    per_layer = None if stats is None else Stats(stats.mean[1:], stats.var[1:])
 
     def layer(h: Array, inputs: tuple) -> tuple[Array, tuple]:
         dense, aff, st = inputs
@@ -291,16 +318,28 @@ def forward(
         h_next = phi(u)
         return h_next, (u, h_next, batch_stats(z))
 
-    aff0 = Affine(params.norm.gamma[0], params.norm.beta[0])
-    h1, (u1, _, s1) = layer(xs, (params.first, aff0, first_stats))
-    rest = Affine(params.norm.gamma[1:], params.norm.beta[1:])
-    h_last, (us, hs, ss) = jax.lax.scan(layer, h1, (params.hidden, rest, per_layer))
+    if params.first.w.shape == params.hidden.w.shape[1:]:
+        # in_dim == width: one scan over every layer, so the layer is compiled once.
+        stack = jax.tree.map(
+            lambda a, b: jnp.concatenate([a[None], b]), params.first, params.hidden
+        )
+        h_last, (us, hs, all_stats) = jax.lax.scan(
+            layer, xs, (stack, params.norm, stats)
+        )
+        trace = Trace(us.transpose(1, 0, 2), hs.transpose(1, 0, 2))
+    else:
+        first_stats = None if stats is None else Stats(stats.mean[0], stats.var[0])
+        per_layer = None if stats is None else Stats(stats.mean[1:], stats.var[1:])
+        aff0 = Affine(params.norm.gamma[0], params.norm.beta[0])
+        h1, (u1, _, s1) = layer(xs, (params.first, aff0, first_stats))
+        rest = Affine(params.norm.gamma[1:], params.norm.beta[1:])
+        h_last, (us, hs, ss) = jax.lax.scan(layer, h1, (params.hidden, rest, per_layer))
+        trace = Trace(
+            jnp.concatenate([u1[:, None], us.transpose(1, 0, 2)], axis=1),
+            jnp.concatenate([h1[:, None], hs.transpose(1, 0, 2)], axis=1),
+        )
+        all_stats = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), s1, ss)
     outputs = h_last @ params.readout.w.T + params.readout.b
-    trace = Trace(
-        jnp.concatenate([u1[:, None], us.transpose(1, 0, 2)], axis=1),
-        jnp.concatenate([h1[:, None], hs.transpose(1, 0, 2)], axis=1),
-    )
-    all_stats = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), s1, ss)
     return outputs, trace, all_stats
 
 

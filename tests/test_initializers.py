@@ -136,25 +136,28 @@ def test_initializers_validate_arguments(key):
         inits.constant(float("nan"))
 
 
+# One optimizer object, so that both schemes share one compiled training loop.
+_SGD_MOMENTUM = optax.sgd(0.005, momentum=0.9)
+
+
 def _final_losses(init, seeds, split):
-    model = gc.train.mlp_model("relu")
-    optimizer = optax.sgd(0.005, momentum=0.9)
-    finals, first_grads = [], []
-    for seed in seeds:
-        k_init, k_fit = jax.random.split(jax.random.key(seed))
-        params = gc.networks.init_mlp(k_init, 64, 32, 30, 10, w_init=init)
-        _, hist = gc.train.fit(k_fit, params, split.x_train, split.y_train, model=model,
-                               optimizer=optimizer, steps=200, batch_size=64)  # fmt: skip
-        finals.append(float(hist.loss[-20:].mean()))
-        first_grads.append(float(hist.grad_norms[:, 0].mean()))
-    return np.array(finals), np.array(first_grads)
+    # All seeds in one vmapped program (gc.train.fit_seeds), as the chapter trains them.
+    pairs = [jax.random.split(jax.random.key(seed)) for seed in seeds]
+    params = jax.vmap(lambda k: gc.networks.init_mlp(k, 64, 32, 30, 10, w_init=init))(
+        jnp.stack([p[0] for p in pairs])
+    )
+    _, hist = gc.train.fit_seeds(jnp.stack([p[1] for p in pairs]), params, split.x_train,
+                                 split.y_train, model=gc.train.mlp_model("relu"),
+                                 optimizer=_SGD_MOMENTUM, steps=200, batch_size=64)  # fmt: skip
+    loss, grads = np.asarray(hist.loss), np.asarray(hist.grad_norms)
+    return loss[:, -20:].mean(axis=1), grads[:, :, 0].mean(axis=1)
 
 
 def test_he_trains_30_layer_relu_where_glorot_stalls():
     # He et al. (2015), Figure 3, at laptop scale: 30 ReLU layers of width 32 on digits,
     # SGD with momentum, the same minibatches for both schemes. Glorot's Var(w) = 1/n
     # halves the signal at every layer (2^-30 in variance at the top), so the loss stays
-    # at log(10) = 2.303; He's 2/n keeps it and the loss falls.
+    # at log(10) = 2.303; He's 2/n keeps it and the loss falls, in every one of the seeds.
     split = gc.data.digits(jax.random.key(3))
     seeds = (101, 102, 103)
     he, he_grad = _final_losses(inits.he_normal(), seeds, split)
@@ -180,3 +183,18 @@ def test_constant_init_units_stay_identical_through_training():
     first, readout = np.asarray(trained.first.w), np.asarray(trained.readout.w)
     np.testing.assert_allclose(first, first[:1] + 0 * first, atol=1e-6)  # equal rows
     np.testing.assert_allclose(readout, readout[:, :1] + 0 * readout, atol=1e-6)
+
+
+def test_zeros_init_weight_gradients_stay_exactly_zero():
+    # All-zero tanh weights: every hidden activation is tanh(0) = 0, so every weight
+    # gradient delta h^T is exactly 0 at every step; only the read-out bias learns.
+    split = gc.data.digits(jax.random.key(7))
+    params = gc.networks.init_mlp(jax.random.key(8), 64, 16, 3, 10, w_init=inits.zeros)
+    trained, hist = gc.train.fit(jax.random.key(9), params, split.x_train, split.y_train,
+                                 model=gc.train.mlp_model("tanh"),
+                                 optimizer=optax.sgd(0.1), steps=30)  # fmt: skip
+    assert float(np.abs(np.asarray(hist.grad_norms)).max()) == 0.0
+    for w in (trained.first.w, trained.hidden.w, trained.readout.w):
+        assert float(jnp.abs(w).max()) == 0.0
+    assert float(jnp.abs(trained.readout.b).max()) > 1e-3  # the read-out bias moved
+    assert float(hist.loss[-1]) < float(hist.loss[0])

@@ -149,6 +149,46 @@ def test_forward_matches_layer_by_layer_loop(net):
     )
 
 
+def test_forward_equal_width_matches_layer_by_layer_loop(key):
+    # in_dim == width takes the single-scan path; it must be the same network.
+    kp, kx = jax.random.split(key)
+    params = N.init_norm_mlp(kp, 16, 16, 6, 3)
+    xs = 1.0 + jax.random.normal(kx, (24, 16))
+    layers = [params.first] + [
+        gc.networks.Dense(params.hidden.w[i], params.hidden.b[i])
+        for i in range(params.depth - 1)
+    ]
+    h = xs
+    for i, dense in enumerate(layers):
+        aff = N.Affine(params.norm.gamma[i], params.norm.beta[i])
+        h = jnp.tanh(N.layer_norm(aff, h @ dense.w.T + dense.b))
+    out, trace, stats = N.forward(params, xs, "tanh", norm="layer")
+    np.testing.assert_allclose(out, h @ params.readout.w.T + params.readout.b,
+                               rtol=1e-4, atol=1e-5)  # fmt: skip
+    np.testing.assert_allclose(trace.post[:, -1], h, rtol=1e-5, atol=1e-6)
+    assert trace.pre.shape == (24, 6, 16) and stats.mean.shape == (6, 16)
+    # Evaluation with one batch's statistics gives back that batch's training output.
+    _, _, bstats = N.forward(params, xs)
+    np.testing.assert_allclose(N.forward(params, xs, stats=bstats)[0],
+                               N.forward(params, xs)[0], atol=1e-4)  # fmt: skip
+
+
+@pytest.mark.parametrize("norm", N.NORMS)
+def test_forward_norm_index_equals_norm_name(net, norm):
+    # An index into NORMS, concrete or traced (jit, vmap), is the same network as the name.
+    params, xs = net
+    expected = N.forward(params, xs, "sigmoid", norm=norm)[0]
+    index = N.NORMS.index(norm)
+    np.testing.assert_allclose(N.forward(params, xs, "sigmoid", norm=index)[0], expected,
+                               rtol=1e-5, atol=1e-6)  # fmt: skip
+    traced = jax.jit(lambda i: N.forward(params, xs, "sigmoid", norm=i)[0])(index)
+    np.testing.assert_allclose(traced, expected, rtol=1e-5, atol=1e-6)
+    every = jax.vmap(lambda i: N.forward(params, xs, "sigmoid", norm=i)[0])(
+        jnp.arange(len(N.NORMS))
+    )
+    np.testing.assert_allclose(every[index], expected, rtol=1e-5, atol=1e-6)
+
+
 def test_evaluation_with_full_batch_stats_reproduces_training_mode(net):
     # The statistics of one batch, used as population statistics, give back the
     # training-mode output of that batch, up to the 1e-5 in the variance.
@@ -209,6 +249,14 @@ def test_normalization_validates_arguments(batch, net):
         N.forward(mlp, xs, norm="group")
     with pytest.raises(ValueError, match="stats"):
         N.forward(mlp, xs, norm="layer", stats=N.forward(mlp, xs)[2])
+    with pytest.raises(ValueError, match="stats"):
+        N.forward(mlp, xs, norm=0, stats=N.forward(mlp, xs)[2])
+    with pytest.raises(ValueError, match=r"norm must be in \[0, 2\]"):
+        N.forward(mlp, xs, norm=3)
+    with pytest.raises(ValueError, match="integer index"):
+        N.forward(mlp, xs, norm=1.0)
+    with pytest.raises(ValueError, match="integer index"):
+        N.forward(mlp, xs, norm=jnp.arange(2))
     with pytest.raises(ValueError, match="batch_size"):
         N.population_stats(jax.random.key(0), mlp, xs, batch_size=1)
     with pytest.raises(ValueError, match="batches"):
