@@ -2,9 +2,13 @@ r"""A gallery of gradient failures, each reproduced by one call.
 
 :data:`FAILURE_MODES` maps a symptom to a small :class:`Config` that produces it on the
 bundled digits (64 inputs, 10 classes) and to the fix that removes it; :func:`reproduce`
-trains that configuration with :func:`gradcourse.train.fit`, records
-:func:`gradcourse.monitor.health` at every step and returns the run with its
-:func:`gradcourse.monitor.diagnose` verdict.
+trains that configuration, records :func:`gradcourse.monitor.health` at every step and
+returns the run with its :func:`gradcourse.monitor.diagnose` verdict. :func:`run_many`
+(and :func:`gallery`, for several entries) trains configurations of one shape in a
+single :func:`gradcourse.train.fit_seeds` program, with the activation, initialisation
+and optimizer settings as data: the last three entries below share depth 6, so
+:func:`gallery` trains its four entries (or their four fixes) with two compiled loops,
+not four.
 
 =================  ==============================================  ===================
 symptom            cause                                           fix
@@ -29,20 +33,32 @@ References:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 import optax
 from jax import Array
 
 from gradcourse import _checks, monitor, train
 from gradcourse.activations import REGISTRY
 from gradcourse.data import digits
-from gradcourse.networks import init_mlp
+from gradcourse.networks import MLP, Trace, forward_batch, init_mlp
 
-__all__ = ["Config", "FailureMode", "FAILURE_MODES", "INITS", "Run", "reproduce", "run"]
+__all__ = [
+    "Config",
+    "FailureMode",
+    "FAILURE_MODES",
+    "INITS",
+    "Run",
+    "gallery",
+    "reproduce",
+    "run",
+    "run_many",
+]
 
 #: Weight initialisers by name, all for ``(out, in)`` weights. ``"standard"`` is the
 #: :math:`U[-1/\sqrt{n}, 1/\sqrt{n}]` of Glorot & Bengio (variance :math:`1/(3n)`),
@@ -111,16 +127,16 @@ FAILURE_MODES: Mapping[str, FailureMode] = MappingProxyType(
             "20 sigmoid layers: each multiplies the back-propagated signal by at most "
             "1/4, and the forward signal forgets the input",
             "zero-centred tanh, whose slope at 0 is 1 (same depth, same init)",
-            Config("sigmoid", 20, "lecun", "sgd", 0.1),
-            Config("tanh", 20, "lecun", "sgd", 0.1),
+            Config("sigmoid", 20, "lecun", "sgd", 0.1, batch_size=64),
+            Config("tanh", 20, "lecun", "sgd", 0.1, batch_size=64),
         ),
         "nan_after_k": FailureMode(
             "the loss is NaN after a few steps",
             "SGD at 1.0 with momentum 0.9 on a ReLU net: steps overshoot, the weights "
             "grow, and an activation overflows float32",
             "a learning rate of 0.01 (same momentum)",
-            Config("relu", 10, "he", "sgd", 1.0, momentum=0.9, steps=60),
-            Config("relu", 10, "he", "sgd", 0.01, momentum=0.9, steps=60),
+            Config("relu", 6, "he", "sgd", 1.0, momentum=0.9),
+            Config("relu", 6, "he", "sgd", 0.01, momentum=0.9),
         ),
         "most_dead": FailureMode(
             "most ReLU units of a layer output 0 for every example",
@@ -136,15 +152,23 @@ FAILURE_MODES: Mapping[str, FailureMode] = MappingProxyType(
             "sigmoid units have mean 1/2 and the 'standard' init; training drives the "
             "top layer into the flat tail at 0 (Glorot & Bengio, 2010)",
             "tanh with Glorot's normalised initialisation (same optimizer)",
-            Config("sigmoid", 5, "standard", "sgd", 0.3, momentum=0.9),
-            Config("tanh", 5, "glorot", "sgd", 0.3, momentum=0.9),
+            Config("sigmoid", 6, "standard", "sgd", 0.3, momentum=0.9),
+            Config("tanh", 6, "glorot", "sgd", 0.3, momentum=0.9),
         ),
     }
 )
 
 
 class Run(NamedTuple):
-    """Result of :func:`run` and :func:`reproduce`."""
+    """Result of :func:`run`, :func:`run_many`, :func:`reproduce` and :func:`gallery`.
+
+    Attributes:
+        config: the configuration trained.
+        params: the final :class:`~gradcourse.networks.MLP`.
+        history: the :class:`gradcourse.train.History`, with :class:`Health
+            <gradcourse.monitor.Health>` records and ``nonfinite`` set.
+        diagnosis: :func:`gradcourse.monitor.diagnose` of the history.
+    """
 
     config: Config
     params: Any
@@ -164,26 +188,6 @@ def _activation(name: str) -> Callable[[Array], Array]:
     return fn
 
 
-def _optimizer(config: Config) -> optax.GradientTransformation:
-    return _cached_optimizer(
-        config.optimizer, config.learning_rate, config.momentum, config.clip
-    )
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_optimizer(
-    name: str, learning_rate: float, momentum: float, clip: float | None
-) -> optax.GradientTransformation:
-    """One object per setting, so that ``train.fit`` reuses its compiled loop."""
-    if name == "adam":
-        opt = optax.adam(learning_rate)
-    else:
-        opt = optax.sgd(learning_rate, momentum=momentum or None)
-    if clip is not None:
-        opt = optax.chain(optax.clip_by_global_norm(clip), opt)
-    return opt
-
-
 def _validate(config: Config) -> None:
     if not isinstance(config, Config):
         raise ValueError(f"config must be a Config, got {type(config).__name__}")
@@ -198,8 +202,255 @@ def _validate(config: Config) -> None:
     _activation(config.activation)
 
 
+# ----- several configurations, one compiled program -----------------------------------
+#
+# Runs whose configurations differ only in activation, initialisation and optimizer
+# settings have the same shapes, so they can share one vmapped training loop
+# (train.fit_seeds) if those settings are data rather than Python constants. Each run's
+# parameters therefore carry a _Knobs record next to its MLP: the model picks the
+# activation by index, the optimizer reads the learning rate, momentum, Adam-or-SGD flag
+# and clipping bound from it, and the recorder picks the saturation asymptotes. The
+# knobs are never differentiated into anything (their gradient is exactly 0) and never
+# updated.
+
+
+class _Knobs(NamedTuple):
+    """One run's settings as float32 scalars (floats, so that ``jax.grad`` accepts the
+    tree): ``activation`` indexes the group's activation names, ``saturation`` indexes
+    the group's saturating activations (-1: none), ``adam`` is 1 for Adam and 0 for
+    SGD, ``clip`` is ``inf`` for no clipping."""
+
+    activation: Array
+    saturation: Array
+    learning_rate: Array
+    momentum: Array
+    adam: Array
+    clip: Array
+
+
+class _Tuned(NamedTuple):
+    """A run's parameters: the network and its settings."""
+
+    mlp: MLP
+    knobs: _Knobs
+
+
+def _knobs(
+    config: Config, activations: tuple[str, ...], sats: tuple[str, ...]
+) -> _Knobs:
+    values = (
+        activations.index(config.activation),
+        sats.index(config.activation) if config.activation in sats else -1,
+        config.learning_rate,
+        config.momentum,
+        float(config.optimizer == "adam"),
+        np.inf if config.clip is None else config.clip,
+    )
+    return _Knobs(*(np.float32(v) for v in values))
+
+
+@functools.cache
+def _model(activations: tuple[str, ...]) -> train.Model:
+    """``model(params, xs)`` for a :class:`_Tuned`: activation ``knobs.activation``.
+
+    ``lax.select_n`` picks one function's output exactly, and the other functions
+    receive a zero cotangent, so values and gradients equal those of the chosen
+    function alone.
+    """
+    fns = tuple(_activation(a) for a in activations)
+
+    def model(params: _Tuned, xs: Array) -> tuple[Array, Trace]:
+        which = params.knobs.activation.astype(jnp.int32)
+
+        def phi(z: Array) -> Array:
+            if len(fns) == 1:
+                return fns[0](z)
+            return jax.lax.select_n(which, *(f(z) for f in fns))
+
+        return forward_batch(params.mlp, xs, phi)
+
+    return model
+
+
+class _Features(NamedTuple):
+    """Which optimizer parts a group needs (the others are left out of its program)."""
+
+    sgd: bool
+    adam: bool
+    momentum: bool
+    clip: bool
+
+
+def _features(configs: Sequence[Config]) -> _Features:
+    return _Features(
+        any(c.optimizer == "sgd" for c in configs),
+        any(c.optimizer == "adam" for c in configs),
+        any(c.momentum > 0 for c in configs),
+        any(c.clip is not None for c in configs),
+    )
+
+
+@functools.cache
+def _optimizer(features: _Features) -> optax.GradientTransformation:
+    """``chain(clip_by_global_norm(clip), sgd(lr, momentum) or adam(lr))`` with the
+    settings read from ``params.knobs`` at every step.
+
+    Each part is the optax transformation itself, selected per run with ``where``, so a
+    run's updates equal those of its own optax optimizer. Cached: one object per set of
+    parts, so that ``train.fit_seeds`` reuses a group's compiled loop whatever the
+    learning rates.
+    """
+
+    def pick(flag: Array, a: Any, b: Any) -> Any:
+        return jax.tree.map(lambda x, y: jnp.where(flag, x, y), a, b)
+
+    def init(params: _Tuned) -> tuple:
+        trace = optax.trace(0.0).init(params.mlp) if features.momentum else None
+        adam = optax.scale_by_adam().init(params.mlp) if features.adam else None
+        return trace, adam
+
+    def update(
+        grads: _Tuned, state: tuple, params: _Tuned | None = None
+    ) -> tuple[_Tuned, tuple]:
+        if params is None:
+            raise ValueError("params must be given to update (the settings live there)")
+        k, g = params.knobs, grads.mlp
+        trace_state, adam_state = state
+        if features.clip:  # max_norm = inf would turn an infinite norm into NaN
+            clipped, _ = optax.clip_by_global_norm(k.clip).update(g, optax.EmptyState())
+            g = pick(jnp.isfinite(k.clip), clipped, g)
+        direction = g
+        if features.momentum:
+            traced, trace_state = optax.trace(k.momentum).update(g, trace_state)
+            direction = pick(k.momentum > 0, traced, g)
+        if features.adam:
+            adam_dir, adam_state = optax.scale_by_adam().update(g, adam_state)
+            direction = adam_dir if not features.sgd else pick(k.adam > 0, adam_dir,
+                                                               direction)  # fmt: skip
+        updates = jax.tree.map(lambda d: (-k.learning_rate) * d, direction)
+        no_change = jax.tree.map(jnp.zeros_like, k)
+        return _Tuned(updates, no_change), (trace_state, adam_state)
+
+    return optax.GradientTransformation(init, update)
+
+
+def _layer_norms(grads: _Tuned) -> Array:
+    return train.mlp_layer_norms(grads.mlp)
+
+
+@functools.cache
+def _recorder(asymptotes: tuple[str, ...]) -> Callable[..., monitor.Health]:
+    """:func:`gradcourse.monitor.health`, saturation measured against each run's own
+    activation's asymptotes, among ``asymptotes`` (NaN for an activation without)."""
+
+    def record(params: _Tuned, grads: _Tuned, updates: _Tuned, trace: Trace) -> Any:
+        h = monitor.health(params.mlp, grads.mlp, updates.mlp, trace)
+        if not asymptotes:
+            return h
+        options = [monitor.saturated_fraction(trace.post, a) for a in asymptotes]
+        sat = jnp.stack([*options, h.saturated])
+        which = jnp.where(params.knobs.saturation < 0, len(options),
+                          params.knobs.saturation).astype(jnp.int32)  # fmt: skip
+        return h._replace(saturated=sat[which])
+
+    return record
+
+
+#: Input features of the bundled digits (8 x 8 pixels).
+_DIGITS_FEATURES = 64
+
+
+@functools.partial(jax.jit, static_argnames=("inits", "width", "depth"))
+def _init_group(
+    key: Array, inits: tuple[str, ...], width: int, depth: int
+) -> tuple[Array, MLP, Array]:
+    """``key`` split into the data key, the stacked initial networks (run ``r`` drawn by
+    ``INITS[inits[r]]``, so runs with the same initialiser start from the same weights)
+    and the runs' minibatch keys (all the same), in one program: eager splits and
+    stacks would each be a compilation of their own."""
+    k_data, k_init, k_fit = jax.random.split(key, 3)
+    drawn = {name: init_mlp(k_init, _DIGITS_FEATURES, width, depth, 10,
+                            w_init=INITS[name])
+             for name in dict.fromkeys(inits)}  # fmt: skip
+    mlps = jax.tree.map(lambda *ws: jnp.stack(ws), *(drawn[n] for n in inits))
+    return k_data, mlps, jnp.stack([k_fit] * len(inits))
+
+
+def _slice(tree: Any, r: int) -> Any:
+    return jax.tree.map(lambda a: a[r], tree)
+
+
+def _train_group(
+    configs: list[Config], data: Any, mlps: MLP, fit_keys: Array
+) -> list[Run]:
+    c0 = configs[0]
+    activations = tuple(dict.fromkeys(c.activation for c in configs))
+    sats = tuple(a for a in activations if a in monitor.ASYMPTOTES)
+    knobs = jax.tree.map(lambda *v: np.stack(v),
+                         *(_knobs(c, activations, sats) for c in configs))  # fmt: skip
+    final, history = train.fit_seeds(
+        fit_keys, _Tuned(mlps, knobs), data.x_train, data.y_train,
+        model=_model(activations), optimizer=_optimizer(_features(configs)),
+        steps=c0.steps, batch_size=c0.batch_size, layer_norms=_layer_norms,
+        record=_recorder(sats), on_nonfinite="return",
+    )  # fmt: skip
+    # Slice on the host: indexing device arrays would compile one program per shape.
+    origins = history.nonfinite
+    arrays = jax.device_get(history._replace(nonfinite=None))
+    final_mlp = jax.device_get(final.mlp)
+    runs = []
+    for r, config in enumerate(configs):
+        hist = _slice(arrays, r)._replace(nonfinite=origins[r])
+        runs.append(Run(config, _slice(final_mlp, r), hist, monitor.diagnose(hist)))
+    return runs
+
+
+def run_many(key: Array, configs: Sequence[Config]) -> tuple[Run, ...]:
+    r"""Train several configurations on the digits, sharing compiled programs.
+
+    Every run uses ``key`` exactly as :func:`run` does: the same data split, the same
+    minibatches, and the same initial weights for runs with the same initialiser, so
+    ``run_many(key, cs)[i]`` is ``run(key, cs[i])`` (a test checks it). Configurations
+    that agree in ``depth``, ``width``, ``steps`` and ``batch_size`` form one group and
+    are trained by one :func:`gradcourse.train.fit_seeds` call, with activation,
+    initialisation, optimizer, learning rate, momentum and clipping bound carried as
+    data: one compiled training loop per group instead of one per configuration.
+
+    Args:
+        key: PRNG key (split for the data shuffle, the initialisation and the batches).
+        configs: the runs, at least one.
+
+    Returns:
+        One :class:`Run` per configuration, in order; a run that hits NaN/Inf returns
+        normally, with ``history.nonfinite`` and ``diagnosis.origin`` set.
+
+    Raises:
+        ValueError: for an empty ``configs`` or an invalid configuration.
+    """
+    configs = list(configs)
+    if not configs:
+        raise ValueError("configs must hold at least one Config, got none")
+    for config in configs:
+        _validate(config)
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(configs):
+        groups.setdefault((c.depth, c.width, c.steps, c.batch_size), []).append(i)
+    runs: list[Run | None] = [None] * len(configs)
+    data = None
+    for members in groups.values():
+        group = [configs[i] for i in members]
+        inits = tuple(c.init for c in group)
+        k_data, mlps, fit_keys = _init_group(key, inits, group[0].width, group[0].depth)
+        data = digits(k_data) if data is None else data  # the same split for all
+        for i, r in zip(
+            members, _train_group(group, data, mlps, fit_keys), strict=True
+        ):
+            runs[i] = r
+    return tuple(runs)  # type: ignore[arg-type]
+
+
 def run(key: Array, config: Config) -> Run:
-    """Train ``config`` on the digits and diagnose it.
+    """Train ``config`` on the digits and diagnose it: :func:`run_many` of one.
 
     Args:
         key: PRNG key (split for the data shuffle, the initialisation and the batches).
@@ -212,20 +463,7 @@ def run(key: Array, config: Config) -> Run:
     Raises:
         ValueError: for an invalid ``config``.
     """
-    _validate(config)
-    k_data, k_init, k_fit = jax.random.split(key, 3)
-    data = digits(k_data)
-    params = init_mlp(k_init, data.x_train.shape[1], config.width, config.depth, 10,
-                      w_init=INITS[config.init])  # fmt: skip
-    saturation = config.activation if config.activation in monitor.ASYMPTOTES else None
-    params, history = train.fit(
-        k_fit, params, data.x_train, data.y_train,
-        model=train.mlp_model(_activation(config.activation)),
-        optimizer=_optimizer(config), steps=config.steps,
-        batch_size=config.batch_size, record=monitor.recorder(saturation),
-        on_nonfinite="return",
-    )  # fmt: skip
-    return Run(config, params, history, monitor.diagnose(history))
+    return run_many(key, [config])[0]
 
 
 def reproduce(name: str, key: Array, *, fixed: bool = False) -> Run:
@@ -249,3 +487,29 @@ def reproduce(name: str, key: Array, *, fixed: bool = False) -> Run:
     _checks.one_of("name", name, tuple(FAILURE_MODES))
     mode = FAILURE_MODES[name]
     return run(key, mode.fixed if fixed else mode.config)
+
+
+def gallery(
+    key: Array, names: Sequence[str] | None = None, *, fixed: bool = False
+) -> dict[str, Run]:
+    """:func:`reproduce` for several gallery entries at once (:func:`run_many`).
+
+    Args:
+        key: PRNG key, used for every entry as :func:`reproduce` uses it.
+        names: keys of :data:`FAILURE_MODES`; default all.
+        fixed: run the fixed configurations instead.
+
+    Returns:
+        ``{name: Run}``, equal to ``{name: reproduce(name, key, fixed=fixed)}``.
+
+    Raises:
+        ValueError: for an unknown name or an empty ``names``.
+    """
+    names = tuple(FAILURE_MODES) if names is None else tuple(names)
+    if not names:
+        raise ValueError("names must list at least one gallery entry, got ()")
+    for name in names:
+        _checks.one_of("name", name, tuple(FAILURE_MODES))
+    modes = [FAILURE_MODES[n] for n in names]
+    runs = run_many(key, [m.fixed if fixed else m.config for m in modes])
+    return dict(zip(names, runs, strict=True))

@@ -41,6 +41,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
+from gradcourse._linalg import scaled_norm
 from gradcourse.networks import MLP, Dense, Trace
 
 __all__ = [
@@ -86,6 +87,9 @@ def layer_norms(tree: MLP) -> Array:
 
     Applies to parameters, gradients and updates alike (an optax update has the
     parameters' structure), and equals :func:`gradcourse.train.mlp_layer_norms`.
+    Computed as :math:`m\,\lVert W_l/m\rVert_F` with :math:`m = \max|W_l|`
+    (:func:`gradcourse._linalg.scaled_norm`): squaring float32 entries below about
+    1e-19 would underflow to 0 and report a vanishing layer's gradient as exactly zero.
 
     Args:
         tree: an :class:`~gradcourse.networks.MLP`-shaped pytree.
@@ -102,7 +106,7 @@ def layer_norms(tree: MLP) -> Array:
         >>> layer_norms(init_mlp(jax.random.key(0), 4, 8, 3, 2)).shape
         (4,)
     """
-    return _per_layer(tree, lambda w, axes: jnp.sqrt(jnp.sum(jnp.square(w), axis=axes)))
+    return _per_layer(tree, lambda w, axes: scaled_norm(w, axis=axes))
 
 
 def layer_finite(tree: MLP) -> Array:
@@ -120,6 +124,7 @@ def layer_finite(tree: MLP) -> Array:
     Raises:
         ValueError: if ``tree`` is not an ``MLP``.
     """
+
     # NaN/Inf times 0 is NaN and finite times 0 is 0, so a sum of ``x * 0`` is finite
     # exactly when every entry is (and, unlike a sum of squares, it cannot overflow).
     # One float reduction per layer is also cheaper to compile than isfinite + all.

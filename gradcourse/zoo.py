@@ -41,6 +41,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks, meanfield
+from gradcourse._linalg import scaled_norm
 from gradcourse.activations import get, tabulate
 from gradcourse.activations import names as registry_names
 from gradcourse.networks import LOSSES, MLP, Dense, Trace
@@ -164,12 +165,27 @@ def init_ensemble(
     for name, value in [("in_dim", in_dim), ("width", width), ("depth", depth),
                         ("out_dim", out_dim)]:  # fmt: skip
         _checks.positive_int(name, value)
+    gains = np.array([get(n).gain for n in names], np.float32)
+    return _init_scaled(key, gains, seeds, in_dim, width, depth, out_dim)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))
+def _init_scaled(
+    key: Array,
+    gains: Array,
+    seeds: int,
+    in_dim: int,
+    width: int,
+    depth: int,
+    out_dim: int,
+) -> MLP:
+    """:func:`_init_base` times each activation's gain, in the same program (eager
+    scaling would compile a broadcast and a multiply per layer shape)."""
     base = _init_base(key, seeds, in_dim, width, depth, out_dim)
-    gains = jnp.array([get(n).gain for n in names], jnp.float32)
 
     def scale(layer: Dense) -> Dense:
         g = gains.reshape((-1,) + (1,) * layer.w.ndim)
-        b = jnp.broadcast_to(layer.b, (len(names),) + layer.b.shape)
+        b = jnp.broadcast_to(layer.b, gains.shape + layer.b.shape)
         return Dense(g * layer.w[None], b)
 
     return MLP(scale(base.first), scale(base.hidden), scale(base.readout))
@@ -256,10 +272,14 @@ def _member_losses(outputs: Array, ys: Array, kind: str) -> Array:
 
 
 def _weight_norms(grads: MLP) -> Array:
-    """``(A, S, depth + 1)`` Frobenius norms of each member's weight gradients."""
-    first = jnp.sqrt(jnp.sum(jnp.square(grads.first.w), axis=(-2, -1)))
-    hidden = jnp.sqrt(jnp.sum(jnp.square(grads.hidden.w), axis=(-2, -1)))
-    readout = jnp.sqrt(jnp.sum(jnp.square(grads.readout.w), axis=(-2, -1)))
+    """``(A, S, depth + 1)`` Frobenius norms of each member's weight gradients.
+
+    Scaled (:func:`gradcourse._linalg.scaled_norm`), so a gradient whose entries are
+    below about 1e-19 is not reported as exactly zero (its squares would underflow).
+    """
+    first = scaled_norm(grads.first.w, axis=(-2, -1))
+    hidden = scaled_norm(grads.hidden.w, axis=(-2, -1))
+    readout = scaled_norm(grads.readout.w, axis=(-2, -1))
     return jnp.concatenate([first[..., None], hidden, readout[..., None]], axis=-1)
 
 
@@ -280,7 +300,7 @@ def _probe(
     (_, (losses, q)), (g_params, g_taps) = jax.value_and_grad(
         total, argnums=(0, 1), has_aux=True
     )(params, taps)
-    hidden = jnp.sqrt(jnp.sum(jnp.square(g_taps), axis=(2, 4)))
+    hidden = scaled_norm(g_taps, axis=(2, 4))  # a plain sum of squares underflows
     return hidden, _weight_norms(g_params), losses, q
 
 
@@ -333,7 +353,7 @@ def probe_registry(
             f"ys must have {xs.shape[0]} rows like xs, got shape {ys.shape}"
         )
     if out_dim is None:
-        out_dim = int(ys.max()) + 1 if kind == "cross_entropy" else int(ys.shape[-1])
+        out_dim = int(np.max(ys)) + 1 if kind == "cross_entropy" else int(ys.shape[-1])
     params = init_ensemble(
         key, names, seeds, in_dim=xs.shape[1], width=width, depth=depth, out_dim=out_dim
     )
@@ -479,7 +499,7 @@ def train_registry(
     learning_rate = _checks.positive("learning_rate", learning_rate)
     x_train, y_train = jnp.asarray(x_train), jnp.asarray(y_train)
     _checks.ndim("x_train", x_train, 2)
-    out_dim = int(y_train.max()) + 1
+    out_dim = int(np.max(y_train)) + 1  # on the host: no compile
     k_init, k_fit = jax.random.split(key)
     params = init_ensemble(
         k_init, names, seeds, in_dim=x_train.shape[1], width=width, depth=depth,
@@ -495,14 +515,13 @@ def train_registry(
         return members * _weight_norms(grads).max(axis=(0, 1))
 
     final, history = fit(
-        k_fit, params, x_train, jnp.tile(y_train[:, None], (1, members)),
+        k_fit, params, x_train, np.tile(np.asarray(y_train)[:, None], (1, members)),
         model=ensemble_model(names), optimizer=optax.sgd(learning_rate * members),
         steps=steps, batch_size=batch_size, layer_norms=layer_norms, record=record,
     )  # fmt: skip
     train_loss, accuracy = _evaluate(final, x_train, y_train, x_test, y_test, names)
-    return ZooTraining(
-        names, jnp.moveaxis(history.records, 0, 2), train_loss, accuracy, history
-    )
+    grad_norms = jnp.asarray(np.moveaxis(np.asarray(history.records), 0, 2))
+    return ZooTraining(names, grad_norms, train_loss, accuracy, history)
 
 
 @functools.partial(jax.jit, static_argnames=("names",))

@@ -4,10 +4,18 @@ import math
 
 import jax
 import numpy as np
+import optax
 import pytest
 
 import gradcourse as gc
-from gradcourse.failure_modes import FAILURE_MODES, INITS, Config, reproduce, run
+from gradcourse.failure_modes import (
+    INITS,
+    Config,
+    gallery,
+    reproduce,
+    run,
+    run_many,
+)
 
 
 @pytest.fixture(scope="module")
@@ -15,9 +23,9 @@ def runs():
     """Every gallery entry and its fix, trained once with one key."""
     key = jax.random.key(3)
     return {
-        (name, fixed): reproduce(name, key, fixed=fixed)
-        for name in FAILURE_MODES
+        (name, fixed): r
         for fixed in (False, True)
+        for name, r in gallery(key, fixed=fixed).items()
     }
 
 
@@ -103,3 +111,73 @@ def test_run_rejects_bad_config(key):
 def test_reproduce_rejects_unknown_name(key):
     with pytest.raises(ValueError, match="name"):
         reproduce("exploding_everything", key)
+
+
+def _optax_run(key, config):
+    """The reference: ``train.fit`` with the configuration's own optax optimizer."""
+    k_data, k_init, k_fit = jax.random.split(key, 3)
+    data = gc.data.digits(k_data)
+    params = gc.networks.init_mlp(k_init, 64, config.width, config.depth, 10,
+                                  w_init=INITS[config.init])  # fmt: skip
+    if config.optimizer == "adam":
+        opt = optax.adam(config.learning_rate)
+    else:
+        opt = optax.sgd(config.learning_rate, momentum=config.momentum or None)
+    if config.clip is not None:
+        opt = optax.chain(optax.clip_by_global_norm(config.clip), opt)
+    saturation = (
+        config.activation if config.activation in gc.monitor.ASYMPTOTES else None
+    )
+    _, history = gc.train.fit(
+        k_fit, params, data.x_train, data.y_train,
+        model=gc.train.mlp_model(config.activation), optimizer=opt, steps=config.steps,
+        batch_size=config.batch_size, record=gc.monitor.recorder(saturation),
+    )  # fmt: skip
+    return history
+
+
+def test_run_many_equals_each_config_with_its_own_optax_optimizer():
+    """Activation, init, optimizer, learning rate, momentum and clipping as data in one
+    program give the runs that separate ``fit`` calls with optax objects give."""
+    key = jax.random.key(7)
+    configs = [
+        Config("sigmoid", 4, "standard", "sgd", 0.3, momentum=0.9, steps=12, width=16),
+        Config("tanh", 4, "glorot", "sgd", 0.1, clip=0.5, steps=12, width=16),
+        Config("relu", 4, "he", "adam", 1e-2, steps=12, width=16),
+        Config("relu", 4, "lecun", "adam", 1e-3, clip=1.0, steps=12, width=16),
+    ]
+    got = run_many(key, configs)
+    for config, r in zip(configs, got, strict=True):
+        want = _optax_run(key, config)
+        np.testing.assert_allclose(r.history.loss, want.loss, rtol=1e-5)
+        np.testing.assert_allclose(r.history.grad_norms, want.grad_norms, rtol=1e-4)
+        np.testing.assert_allclose(
+            r.history.records.update_ratio, want.records.update_ratio, rtol=1e-4
+        )
+        np.testing.assert_array_equal(
+            r.history.records.saturated, want.records.saturated
+        )
+        assert r.history.nonfinite is None and r.params.hidden.w.shape == (3, 16, 16)
+
+
+def test_run_is_run_many_of_one():
+    key = jax.random.key(8)
+    configs = [Config(a, 3, "glorot", "sgd", 0.1, steps=5, width=8)
+               for a in ("tanh", "relu")]  # fmt: skip
+    together = run_many(key, configs)
+    for config, r in zip(configs, together, strict=True):
+        alone = run(key, config)
+        np.testing.assert_allclose(alone.history.loss, r.history.loss, rtol=1e-6)
+        assert alone.diagnosis.label == r.diagnosis.label
+
+
+def test_run_many_and_gallery_reject_bad_arguments(key):
+    with pytest.raises(ValueError, match="configs"):
+        run_many(key, [])
+    good = Config("tanh", 3, "glorot", "sgd", 0.1, steps=2)
+    with pytest.raises(ValueError, match="config.steps"):
+        run_many(key, [good, good._replace(steps=0)])
+    with pytest.raises(ValueError, match="names"):
+        gallery(key, [])
+    with pytest.raises(ValueError, match="name"):
+        gallery(key, ["stuck_at_ln10", "exploding_everything"])

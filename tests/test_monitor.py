@@ -44,6 +44,21 @@ def test_layer_norms_equal_train_mlp_layer_norms(key):
     )
 
 
+def test_layer_norms_stay_positive_for_tiny_gradients():
+    """Entries of 1e-25 square to 1e-50, below float32's range: an unscaled
+    sqrt(sum(g**2)) would say 0. The scaled norm keeps them."""
+    fills = [1e-25, 3e-30, 1e-21, 2e-28, 5e-26]
+    tree = _mlp(fills)
+    norms = np.asarray(monitor.layer_norms(tree), np.float64)
+    assert (norms > 0).all()
+    np.testing.assert_allclose(norms, np.array(fills) * np.sqrt(_sizes()), rtol=1e-5)
+    post = jnp.full((2, DEPTH, WIDTH), 0.5)
+    h = monitor.health(_mlp([1.0] * 5), tree, tree, Trace(post, post))
+    assert (np.asarray(h.grad_ratio) > 0).all() and (
+        np.asarray(h.update_ratio) > 0
+    ).all()
+
+
 def test_layer_finite_catches_a_bias_nan():
     tree = _mlp([1.0] * (DEPTH + 1))
     tree = tree._replace(

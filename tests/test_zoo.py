@@ -126,6 +126,8 @@ def test_zoo_rejects_bad_names_and_arguments(key):
         zoo.init_ensemble(key, ["relu"], 0, in_dim=3, width=4, depth=2, out_dim=2)
     params = zoo.init_ensemble(key, ["relu", "tanh"], 1, in_dim=3, width=4, depth=2,
                                out_dim=2)  # fmt: skip
+    with pytest.raises(ValueError, match="activation must be one of"):
+        zoo.ensemble_model(["relux"])
     with pytest.raises(ValueError, match="names must have 2 entries"):
         zoo.ensemble_forward(params, xs, ["relu"])
     with pytest.raises(ValueError, match="learning_rate"):
@@ -160,3 +162,20 @@ def test_mean_field_prediction_matches_a_wide_network(key):
     np.testing.assert_allclose(measured, rel[:, 0], rtol=0.1)
     with pytest.raises(ValueError, match="q0"):
         zoo.mean_field_prediction(names, -1.0, 3)
+
+
+def test_probe_registry_norms_stay_positive_for_tiny_gradients(key):
+    """40 sigmoid layers shrink the gradient below 1e-19, where squaring underflows
+    float32; the scaled norms still measure it (and agree with float64 arithmetic)."""
+    k1, k2 = jax.random.split(key)
+    xs = jax.random.normal(k1, (8, 6))
+    ys = jnp.arange(8) % 3
+    got = zoo.probe_registry(k2, xs, ys, width=8, depth=40, seeds=2, names=["sigmoid"])
+    hidden, weights = np.asarray(got.hidden), np.asarray(got.weights)
+    assert hidden[..., 0].max() < 1e-19  # the case the naive norm reports as 0
+    assert (hidden > 0).all() and (weights > 0).all()
+    params = zoo.init_ensemble(
+        k2, ["sigmoid"], 2, in_dim=6, width=8, depth=40, out_dim=3
+    )
+    want = gc.probes.grad_norms(member(params, 0, 1), xs, ys, "sigmoid")
+    np.testing.assert_allclose(hidden[0, 1], want.hidden, rtol=2e-4)
