@@ -351,12 +351,16 @@ def backprop_signals(jacs: LayerJacobians, grad_top: ArrayLike) -> Array:
     width = jacs.first.shape[0]
     if g.shape != (width,):
         raise ValueError(f"grad_top must have shape ({width},), got {g.shape}")
+    return _backprop_signals(jnp.asarray(jacs.hidden), g)
 
+
+@jax.jit
+def _backprop_signals(hidden: Array, g: Array) -> Array:
     def step(delta: Array, j: Array) -> tuple[Array, Array]:
         below = j.T @ delta
         return below, below
 
-    _, lower = jax.lax.scan(step, g, jacs.hidden, reverse=True)
+    _, lower = jax.lax.scan(step, g, hidden, reverse=True)
     return jnp.concatenate([lower, g[None]])
 
 
@@ -451,7 +455,8 @@ def spectra_seeds(
     weights: str = "gaussian",
     layers: tuple[int, ...] | None = None,
 ) -> Array:
-    """:func:`jacobian_spectra` of one network per key (inputs mapped with ``jax.vmap``).
+    """:func:`jacobian_spectra` of one network per key (seeds and inputs mapped with
+    ``jax.vmap``).
 
     Networks come from :func:`init_mean_field` with ``in_dim = xs.shape[1]`` (take it
     equal to ``width`` for square Jacobians).
@@ -479,12 +484,43 @@ def spectra_seeds(
     _check_sigma("sigma_b2", sigma_b2)
     layers = (depth,) if layers is None else tuple(layers)
     _check_layers(layers, depth)
-    out = []
-    for k in keys:  # one small init per seed; the spectra share one compiled program
-        params = init_mean_field(k, xs.shape[1], width, depth, 1, sigma_w2=sigma_w2,
-                                 sigma_b2=sigma_b2, weights=weights)  # fmt: skip
-        out.append(_spectra(params, xs, activation, layers))
-    return jnp.stack(out)
+    # Three programs, each mapped over the seeds: the initialisation (one per ensemble),
+    # the slopes phi'(z_l) (one per activation) and the products with their SVDs (one for
+    # every activation and ensemble), rather than one per combination.
+    params = _init_seeds(keys, sigma_w2, sigma_b2, xs.shape[1], width, depth, weights)
+    slopes = _seed_slopes(params, xs, activation)
+    return _seed_spectra(params.first.w, params.hidden.w, slopes, layers)
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6))
+def _init_seeds(
+    keys: Array,
+    sigma_w2: ArrayLike,
+    sigma_b2: ArrayLike,
+    in_dim: int,
+    width: int,
+    depth: int,
+    weights: str,
+) -> MLP:
+    return jax.vmap(
+        lambda k: _init_mean_field(
+            k, sigma_w2, sigma_b2, in_dim, width, depth, 1, weights
+        )
+    )(keys)
+
+
+@functools.partial(jax.jit, static_argnames=("activation",))
+def _seed_slopes(params: MLP, xs: Array, activation: ActivationLike) -> Array:
+    return jax.vmap(lambda p: _batch_slopes(p, xs, activation))(params)
+
+
+@functools.partial(jax.jit, static_argnames=("layers",))
+def _seed_spectra(
+    first_w: Array, hidden_w: Array, slopes: Array, layers: tuple[int, ...]
+) -> Array:
+    return jax.vmap(lambda f, h, s: _product_spectra(f, h, s, layers))(
+        first_w, hidden_w, slopes
+    )
 
 
 @functools.partial(
@@ -568,7 +604,10 @@ def gradient_gains(
         raise ValueError(
             f"ys must have the batch size of xs ({xs.shape[0]}), got shape {ys.shape}"
         )
-    out_dim = max(2, int(ys.max()) + 1) if not isinstance(ys, jax.core.Tracer) else 2
+    # Labels read on the host: an eager ``ys.max()`` would compile a program of its own.
+    out_dim = (
+        2 if isinstance(ys, jax.core.Tracer) else max(2, int(np.asarray(ys).max()) + 1)
+    )
     return _gains(key, xs, ys, jnp.asarray(sigma_w2, xs.dtype),
                   jnp.asarray(sigma_b2, xs.dtype), width, depth, activation, weights,
                   out_dim)  # fmt: skip
@@ -704,10 +743,15 @@ def gaussian_log_growth(n: int, sigma: float = 1.0) -> tuple[float, float]:
     """
     _checks.positive_int("n", n)
     _checks.positive("sigma", sigma)
-    half = jnp.asarray(n / 2.0, jnp.float32)
-    mu = 0.5 * (2.0 * jnp.log(sigma) + jax.scipy.special.digamma(half) - jnp.log(half))
-    s2 = 0.25 * jax.scipy.special.polygamma(1, half)
+    mu, s2 = _log_growth(jnp.float32(n / 2.0), jnp.float32(sigma))
     return float(mu), float(s2)
+
+
+@jax.jit
+def _log_growth(half: Array, sigma: Array) -> tuple[Array, Array]:
+    # One program for every n and sigma (eagerly, each special function compiles alone).
+    mu = 0.5 * (2.0 * jnp.log(sigma) + jax.scipy.special.digamma(half) - jnp.log(half))
+    return mu, 0.25 * jax.scipy.special.polygamma(1, half)
 
 
 def power_norms(a: ArrayLike, k_max: int) -> Array:
@@ -743,7 +787,11 @@ def power_norms(a: ArrayLike, k_max: int) -> Array:
     if a.shape[0] != a.shape[1]:
         raise ValueError(f"a must be a square matrix, got shape {a.shape}")
     _checks.positive_int("k_max", k_max)
+    return _power_norms(a, k_max)
 
+
+@functools.partial(jax.jit, static_argnums=1)
+def _power_norms(a: Array, k_max: int) -> Array:
     def step(p: Array, _: None) -> tuple[Array, Array]:
         p = a @ p
         return p, jnp.linalg.norm(p, ord=2)
@@ -774,4 +822,9 @@ def spectral_radius(a: ArrayLike) -> Array:
     _checks.ndim("a", a, 2)
     if a.shape[0] != a.shape[1]:
         raise ValueError(f"a must be a square matrix, got shape {a.shape}")
+    return _spectral_radius(a)
+
+
+@jax.jit
+def _spectral_radius(a: Array) -> Array:
     return jnp.max(jnp.abs(jnp.linalg.eigvals(a)))

@@ -35,6 +35,10 @@ functions broadcast over arrays of :math:`(\sigma_w^2, \sigma_b^2)` and run unde
 :math:`10^{-4}` for :math:`q \le 4` and grows for large :math:`q` (the nodes become too
 sparse to resolve :math:`\phi'`, whose width does not grow with :math:`q`).
 
+:func:`fixed_point`, :func:`mean_field` and :func:`critical_sigma_w2` are jitted per
+activation and evaluate concrete inputs in fixed-size blocks, so a chapter that asks for
+one point, a line and a whole phase diagram compiles each routine once.
+
 References:
     Poole et al., `Exponential expressivity in deep neural networks through transient
     chaos <https://arxiv.org/abs/1606.05340>`_, 2016;
@@ -46,7 +50,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -77,6 +81,10 @@ DEFAULT_ORDER = 128
 _NEWTON_STEPS = 30
 # chi is evaluated at max(q, _Q_FLOOR): the limit q -> 0+ (float32 sqrt stays normal).
 _Q_FLOOR = 1e-30
+# Concrete inputs to the fixed-point routines are evaluated in blocks of this many values,
+# so one compiled program per activation serves a scalar, a line and a whole phase
+# diagram alike (XLA compiles a new program for every new shape).
+_BLOCK = 64
 
 ElementwiseFn = Callable[[ArrayLike], Array]
 #: A registry name (``"tanh"``) or a pair ``(phi, phi_prime)`` of elementwise functions.
@@ -129,6 +137,33 @@ def _check_non_negative(name: str, value: ArrayLike) -> None:
     arr = np.asarray(value, dtype=float)
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
+
+
+def _in_blocks(fn: Callable[..., Any], *args: ArrayLike) -> Any:
+    """``fn(*args)`` for an elementwise jitted ``fn``, evaluated in fixed-size blocks.
+
+    The arguments are broadcast, flattened and padded (with their first value) to a
+    multiple of :data:`_BLOCK` in NumPy, and ``fn`` runs on one block at a time, so it is
+    compiled once for every input shape. Traced arguments (inside ``jit`` or ``vmap``)
+    go to ``fn`` directly.
+    """
+    if any(isinstance(a, jax.core.Tracer) for a in args):
+        return fn(*args)
+    flat = np.broadcast_arrays(*(np.asarray(a, np.float32) for a in args))
+    shape, size = flat[0].shape, flat[0].size
+    if size == 0:
+        return fn(*(jnp.asarray(a) for a in flat))
+    pad = -size % _BLOCK
+    flat = [
+        np.concatenate([a.ravel(), np.full(pad, a.flat[0], np.float32)]) for a in flat
+    ]
+    blocks = [
+        jax.tree.map(np.asarray, fn(*(a[i : i + _BLOCK] for a in flat)))
+        for i in range(0, size + pad, _BLOCK)
+    ]
+    return jax.tree.map(
+        lambda *b: jnp.asarray(np.concatenate(b)[:size].reshape(shape)), *blocks
+    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -336,7 +371,12 @@ def fixed_point(
     _resolve(activation)
     _check_non_negative("sigma_w2", sigma_w2)
     _check_non_negative("sigma_b2", sigma_b2)
-    return _fixed_point(sigma_w2, sigma_b2, activation, q0, iterations, order)
+    _check_order(order)
+
+    def block(sw2: Array, sb2: Array) -> Array:
+        return _fixed_point(sw2, sb2, activation, q0, iterations, order)
+
+    return _in_blocks(block, sigma_w2, sigma_b2)
 
 
 @functools.partial(jax.jit, static_argnums=(2, 4, 5))
@@ -468,8 +508,28 @@ def mean_field(
         >>> round(float(mf.chi), 4)  # He initialisation is critical for ReLU
         1.0
     """
-    q_star = fixed_point(sigma_w2, sigma_b2, activation, iterations=iterations,
-                         order=order)  # fmt: skip
+    _checks.positive_int("iterations", iterations)
+    _check_order(order)
+    _resolve(activation)
+    _check_non_negative("sigma_w2", sigma_w2)
+    _check_non_negative("sigma_b2", sigma_b2)
+
+    def block(sw2: Array, sb2: Array) -> FixedPoint:
+        return _mean_field(sw2, sb2, activation, iterations, order)
+
+    return _in_blocks(block, sigma_w2, sigma_b2)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _mean_field(
+    sigma_w2: ArrayLike,
+    sigma_b2: ArrayLike,
+    activation: ActivationSpec,
+    iterations: int,
+    order: int,
+) -> FixedPoint:
+    # One program for q*, chi and xi (eagerly, chi's quadrature would compile op by op).
+    q_star = _fixed_point(sigma_w2, sigma_b2, activation, 1.0, iterations, order)
     c = _chi(q_star, sigma_w2, activation, order)
     return FixedPoint(q_star, c, -1.0 / jnp.log(c))
 
@@ -551,6 +611,9 @@ def critical_sigma_w2(
     _checks.positive_int("iterations", iterations)
     _check_order(order)
     _resolve(activation)
-    sigma_b2 = jnp.asarray(sigma_b2, jnp.float32)
-    return _bisect(sigma_b2, activation, float(low), float(high), steps, iterations,
-                   order)  # fmt: skip
+
+    def block(sb2: Array) -> Array:
+        return _bisect(jnp.asarray(sb2, jnp.float32), activation, float(low),
+                       float(high), steps, iterations, order)  # fmt: skip
+
+    return _in_blocks(block, sigma_b2)

@@ -89,6 +89,24 @@ def test_jacobian_spectra_equal_svd_of_end_to_end(net, activation):
             np.testing.assert_allclose(spec[i, j], s, rtol=1e-4, atol=1e-6 * s[0])
 
 
+@pytest.mark.parametrize("weights", gc.jacobians.WEIGHTS)
+def test_spectra_seeds_equal_jacobian_spectra_per_seed(key, weights):
+    # The seeds are mapped with jax.vmap; each must be the network init_mean_field draws
+    # from its key, with the spectra of jacobian_spectra (float32 SVDs: rtol 1e-4).
+    kx, kseeds = jax.random.split(key)
+    keys = jax.random.split(kseeds, 3)
+    xs = jax.random.normal(kx, (2, 16))
+    got = J.spectra_seeds(keys, xs, width=16, depth=6, activation="tanh",
+                          sigma_w2=1.3, sigma_b2=0.02, weights=weights,
+                          layers=(2, 6))  # fmt: skip
+    assert got.shape == (3, 2, 2, 16)
+    for i, k in enumerate(keys):
+        params = J.init_mean_field(k, 16, 16, 6, 1, sigma_w2=1.3, sigma_b2=0.02,
+                                   weights=weights)  # fmt: skip
+        want = J.jacobian_spectra(params, xs, "tanh", layers=(2, 6))
+        np.testing.assert_allclose(got[i], want, rtol=1e-4, atol=1e-6)
+
+
 def test_orthogonal_linear_chain_keeps_every_singular_value_at_one(key):
     mats = np.asarray(J.random_chain(key, 32, 64, kind="orthogonal"), np.float64)
     prod = np.linalg.multi_dot(mats[::-1])  # W_64 ... W_1 (in NumPy: no compile)

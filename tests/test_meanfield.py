@@ -103,6 +103,28 @@ def test_critical_sigma_w2_is_where_chi_is_one():
     assert bool(jnp.isnan(MF.critical_sigma_w2(0.0, high=0.5)))
 
 
+def test_mean_field_blocks_equal_a_single_traced_call():
+    # Concrete inputs run in blocks of 64 (one compile for every shape); a traced call
+    # runs as one program. Both must give the same numbers, across block boundaries, up
+    # to float32 rounding (atol 1e-6 on q*: next to the double root q = 0 of tanh at
+    # (1, 0) the iteration creeps, and two programs round differently).
+    sw2 = jnp.linspace(0.3, 4.0, 150).reshape(3, 50)
+    sb2 = jnp.array([[0.0], [0.05], [0.4]])
+    blocked = MF.mean_field(sw2, sb2)
+    traced = jax.jit(MF.mean_field)(sw2, sb2)
+    assert blocked.chi.shape == (3, 50)
+    np.testing.assert_allclose(blocked.q_star, traced.q_star, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(blocked.chi, traced.chi, rtol=1e-5)
+    np.testing.assert_allclose(MF.fixed_point(sw2, sb2), traced.q_star, rtol=1e-5,
+                               atol=1e-6)  # fmt: skip
+    scalar = MF.mean_field(float(sw2[1, 7]), 0.05)
+    assert scalar.chi.shape == ()
+    assert float(scalar.chi) == pytest.approx(float(blocked.chi[1, 7]), rel=1e-5)
+    sb2_line = jnp.linspace(0.0, 0.5, 70)
+    np.testing.assert_allclose(MF.critical_sigma_w2(sb2_line),
+                               jax.jit(MF.critical_sigma_w2)(sb2_line), rtol=1e-5)  # fmt: skip
+
+
 def test_mean_field_depth_scale_sign():
     mf = MF.mean_field(jnp.array([0.5, 3.0]), 0.05)
     assert float(mf.depth_scale[0]) > 0 > float(mf.depth_scale[1])
