@@ -18,6 +18,8 @@ gradient stays exactly as vanishing. Clipping **by value** clamps every entry to
 ``clip_by_global_norm`` and ``clip`` return optax ``GradientTransformation`` objects equal
 to ``optax.clip_by_global_norm`` and ``optax.clip`` (tested); ``global_norm``,
 ``clip_tree_by_global_norm`` and ``clip_tree_by_value`` are the pure functions inside them.
+A bound is checked to be a finite number > 0, unless it is traced (computed inside
+``jit``, or mapped over with ``jax.vmap``), as optax allows too.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import optax
 from jax import Array
 
 from gradcourse import _checks
+from gradcourse._linalg import scaled_norm
 
 __all__ = [
     "clip",
@@ -43,15 +46,36 @@ __all__ = [
 Tree = Any
 
 
+def _bound(name: str, value: Any) -> Any:
+    """``value`` checked to be a finite number > 0; a traced scalar is passed through.
+
+    A bound computed inside ``jit`` (say, a tenth of the gradient's own norm) or mapped
+    over with ``jax.vmap`` is a tracer, whose value is unknown until run time.
+    """
+    if isinstance(value, jax.core.Tracer):
+        return value
+    return _checks.positive(name, value)
+
+
 def global_norm(tree: Tree) -> Array:
     r"""The Euclidean norm of all leaves together, :math:`\sqrt{\sum_k \lVert g_k\rVert_F^2}`.
+
+    The leaves are flattened into one vector whose norm is computed rescaled
+    (:func:`gradcourse._linalg.scaled_norm`), so neither a gradient of 1e-30 (whose
+    squares underflow float32) nor one of 1e30 (whose squares overflow) gives 0 or Inf.
+    In between it equals ``optax.global_norm`` up to round-off (tested). (One reduction
+    over the concatenated leaves also compiles several times faster than one per leaf.)
 
     Examples:
         >>> float(global_norm({"a": jnp.array([3.0]), "b": jnp.array([[4.0]])}))
         5.0
+        >>> float(global_norm({"a": jnp.array([3e-30]), "b": jnp.array([4e-30])})) > 0
+        True
     """
     leaves = jax.tree.leaves(tree)
-    return jnp.sqrt(sum(jnp.sum(jnp.square(leaf)) for leaf in leaves))
+    if not leaves:
+        return jnp.zeros(())
+    return scaled_norm(jnp.concatenate([jnp.ravel(leaf) for leaf in leaves]))
 
 
 def clip_tree_by_global_norm(tree: Tree, max_norm: float) -> tuple[Tree, Array]:
@@ -66,7 +90,8 @@ def clip_tree_by_global_norm(tree: Tree, max_norm: float) -> tuple[Tree, Array]:
 
     Args:
         tree: a pytree of arrays (e.g. the gradient of a network).
-        max_norm: the bound :math:`c > 0`.
+        max_norm: the bound :math:`c > 0` (a traced scalar inside ``jit`` or
+            ``jax.vmap`` is accepted unchecked).
 
     Returns:
         ``(clipped_tree, norm_before)``.
@@ -83,7 +108,7 @@ def clip_tree_by_global_norm(tree: Tree, max_norm: float) -> tuple[Tree, Array]:
         >>> [round(v, 3) for v in clipped.tolist()], float(norm)
         ([0.6, 0.8], 5.0)
     """
-    c = _checks.positive("max_norm", max_norm)
+    c = _bound("max_norm", max_norm)
     norm = global_norm(tree)
     inside = norm < c
     clipped = jax.tree.map(
@@ -109,7 +134,7 @@ def clip_tree_by_value(tree: Tree, max_delta: float) -> Tree:
         >>> clip_tree_by_value(jnp.array([-3.0, 0.5, 2.0]), 1.0).tolist()
         [-1.0, 0.5, 1.0]
     """
-    c = _checks.positive("max_delta", max_delta)
+    c = _bound("max_delta", max_delta)
     return jax.tree.map(lambda g: jnp.clip(g, -c, c), tree)
 
 
@@ -122,7 +147,7 @@ def clip_by_global_norm(max_norm: float) -> optax.GradientTransformation:
     Raises:
         ValueError: if ``max_norm`` is not a finite number > 0.
     """
-    c = _checks.positive("max_norm", max_norm)
+    c = _bound("max_norm", max_norm)
 
     def update(updates: Tree, state: Any, params: Tree = None) -> tuple[Tree, Any]:
         del params
@@ -137,7 +162,7 @@ def clip(max_delta: float) -> optax.GradientTransformation:
     Raises:
         ValueError: if ``max_delta`` is not a finite number > 0.
     """
-    c = _checks.positive("max_delta", max_delta)
+    c = _bound("max_delta", max_delta)
 
     def update(updates: Tree, state: Any, params: Tree = None) -> tuple[Tree, Any]:
         del params
@@ -169,7 +194,7 @@ def clip_each_by_norm(max_norm: float) -> optax.GradientTransformation:
         >>> [round(v, 3) for v in out["a"].tolist()], out["b"].tolist()
         ([0.6, 0.8], [0.5])
     """
-    c = _checks.positive("max_norm", max_norm)
+    c = _bound("max_norm", max_norm)
 
     def update(updates: Tree, state: Any, params: Tree = None) -> tuple[Tree, Any]:
         del params

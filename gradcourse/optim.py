@@ -19,7 +19,6 @@ to step along it, parameter by parameter.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -31,12 +30,10 @@ from gradcourse import _checks
 
 __all__ = [
     "AdamState",
-    "SeedRuns",
     "SumOfSquaresState",
     "VelocityState",
     "adagrad",
     "adam",
-    "fit_seeds",
     "momentum",
     "rmsprop",
     "sgd",
@@ -316,82 +313,3 @@ def adam(
         return jax.tree.map(step, mu, nu), AdamState(t, mu, nu)
 
     return optax.GradientTransformation(init, update)
-
-
-class SeedRuns(NamedTuple):
-    """Result of :func:`fit_seeds`; every field has a leading seed axis.
-
-    Attributes:
-        params: the final parameters.
-        loss: ``(seeds, steps)`` minibatch loss before each update.
-        grad_norms: ``(seeds, steps, layers)`` from ``layer_norms(grads)``, or None.
-    """
-
-    params: Params
-    loss: Array
-    grad_norms: Array | None
-
-
-def fit_seeds(
-    keys: Array,
-    params: Params,
-    xs: Array,
-    ys: Array,
-    *,
-    loss: Callable[[Params, Array, Array], Array],
-    optimizer: optax.GradientTransformation,
-    steps: int,
-    batch_size: int = 128,
-    layer_norms: Callable[[Params], Array] | None = None,
-) -> SeedRuns:
-    r"""Train several independent copies at once: one compiled loop, ``jax.vmap`` over seeds.
-
-    Each copy :math:`s` runs :math:`\theta^{(s)}_{t+1} = \theta^{(s)}_t + u_t` with its own
-    initial parameters and its own minibatch sequence (drawn without replacement from
-    ``keys[s]``, as :func:`gradcourse.train.fit` draws them). Use it where a figure needs
-    the spread over seeds and one :func:`gradcourse.train.fit` call per seed would compile
-    the same loop again each time; it does not check for NaN (inspect ``loss``).
-
-    Args:
-        keys: ``(seeds,)`` PRNG keys for the minibatches.
-        params: a pytree whose leaves have a leading seed axis (e.g. ``jax.vmap(init)``).
-        xs: training inputs ``(n, features)``.
-        ys: targets with ``n`` rows.
-        loss: ``loss(params, x_batch, y_batch) -> scalar`` for one copy.
-        optimizer: an optax ``GradientTransformation``.
-        steps: number of updates, >= 1.
-        batch_size: examples per step, >= 1 (capped at ``n``).
-        layer_norms: optional map from one copy's gradient to a vector of norms.
-
-    Returns:
-        A :class:`SeedRuns`.
-
-    Raises:
-        ValueError: for a bad ``steps`` or ``batch_size``, or mismatched ``xs``/``ys``.
-    """
-    _checks.positive_int("steps", steps)
-    _checks.positive_int("batch_size", batch_size)
-    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
-    if ys.shape[:1] != xs.shape[:1]:
-        raise ValueError(
-            f"ys must have {xs.shape[0]} rows like xs, got shape {ys.shape}"
-        )
-    n = xs.shape[0]
-    batch = min(batch_size, n)
-
-    def one(key: Array, p: Params) -> tuple[Params, Array, Any]:
-        def step(carry: tuple, k: Array) -> tuple[tuple, tuple]:
-            q, state = carry
-            idx = jax.random.choice(k, n, (batch,), replace=False) if batch < n \
-                else jnp.arange(n)  # fmt: skip
-            value, grads = jax.value_and_grad(loss)(q, xs[idx], ys[idx])
-            updates, state = optimizer.update(grads, state, q)
-            norms = None if layer_norms is None else layer_norms(grads)
-            return (optax.apply_updates(q, updates), state), (value, norms)
-
-        (p, _), (values, norms) = jax.lax.scan(
-            step, (p, optimizer.init(p)), jax.random.split(key, steps)
-        )
-        return p, values, norms
-
-    return SeedRuns(*jax.jit(jax.vmap(one))(keys, params))

@@ -23,7 +23,10 @@ is applied after the addition (the "identity mapping" of He et al., 2016b), so b
 With ``residual=False`` the same parameters give the *plain* network
 :math:`h_l = F_l(h_{l-1})`; with a one-layer branch that is exactly
 :func:`gradcourse.networks.forward` on an MLP of depth :math:`L + 1`, so plain and
-residual networks can be compared weight for weight.
+residual networks can be compared weight for weight. :class:`Wired` carries the
+per-block wiring (shortcut or not, :math:`\alpha_l`) next to the weights as frozen data, so
+that :func:`gradcourse.train.fit_seeds` trains plain and residual networks in one
+compiled loop.
 
 References:
     He, Zhang, Ren & Sun, `Deep residual learning for image recognition
@@ -45,12 +48,14 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
+from gradcourse._linalg import scaled_norm
 from gradcourse.activations import resolve
 from gradcourse.networks import LOSSES, MLP, ActivationLike, Dense, Trace
 from gradcourse.probes import GradNorms
 
 __all__ = [
     "ResidualMLP",
+    "Wired",
     "as_mlp",
     "block",
     "block_jacobian",
@@ -64,6 +69,8 @@ __all__ = [
     "layer_norms",
     "model",
     "neighbour_correlation",
+    "wired_layer_norms",
+    "wired_model",
 ]
 
 Initializer = Callable[..., Array]
@@ -364,14 +371,72 @@ def model(
 
 
 def layer_norms(grads: ResidualMLP) -> Array:
-    """Frobenius norm of each layer's weight gradient: embedding, blocks 1..L, read-out.
+    r"""Frobenius norm of each layer's weight gradient: embedding, blocks 1..L, read-out.
 
-    A two-layer branch counts as one layer (the norm of both weight matrices together).
-    This is the ``layer_norms`` argument of :func:`gradcourse.train.fit`.
+    A two-layer branch counts as one layer (the norm of both weight matrices together,
+    :math:`\sqrt{\lVert W_l\rVert_F^2 + \lVert V_l\rVert_F^2}`). Norms are computed
+    rescaled (:func:`gradcourse._linalg.scaled_norm`), so a gradient of 1e-30 is not
+    reported as 0. This is the ``layer_norms`` argument of :func:`gradcourse.train.fit`.
     """
-    blocks = jnp.sqrt(sum(jnp.sum(jnp.square(d.w), axis=(1, 2)) for d in grads.branch))
-    first = jnp.linalg.norm(grads.first.w)[None]
-    return jnp.concatenate([first, blocks, jnp.linalg.norm(grads.readout.w)[None]])
+    per_matrix = jnp.stack([scaled_norm(d.w, axis=(1, 2)) for d in grads.branch], -1)
+    blocks = scaled_norm(per_matrix, axis=-1)
+    first = scaled_norm(grads.first.w)[None]
+    return jnp.concatenate([first, blocks, scaled_norm(grads.readout.w)[None]])
+
+
+class Wired(NamedTuple):
+    r"""A :class:`ResidualMLP` with its per-block wiring carried as frozen data.
+
+    ``residual`` and ``branch_scale`` are the per-block arguments of
+    :func:`forward_with_trace`, stored next to the weights. Runs that differ only in
+    their wiring (plain against residual blocks, different :math:`\alpha`, identity
+    blocks) then share one model function, :func:`wired_model`, and
+    :func:`gradcourse.train.fit_seeds` trains them in one compiled loop instead of
+    compiling one loop per wiring.
+
+    :func:`wired_model` stops the wiring's gradient, so it is exactly 0, and an optimiser
+    that maps a zero gradient to a zero step (SGD, momentum, Adagrad, RMSProp, Adam; not
+    one with weight decay) leaves the wiring as it was.
+
+    Attributes:
+        net: the weights.
+        residual: ``(depth,)`` floats, nonzero where a block adds its input.
+        branch_scale: ``(depth,)`` branch scales :math:`\alpha_l`.
+    """
+
+    net: ResidualMLP
+    residual: Array
+    branch_scale: Array
+
+
+@functools.cache
+def wired_model(
+    activation: ActivationLike = "relu",
+) -> Callable[[Wired, Array], tuple[Array, Trace]]:
+    """The ``model`` callable of :func:`gradcourse.train.fit` for :class:`Wired` params.
+
+    Cached per activation, so every call returns the same function object (and
+    :func:`gradcourse.train.fit` its compiled loop).
+
+    Examples:
+        >>> p = init_residual_mlp(jax.random.key(0), 3, 4, 2, 2)
+        >>> wired = Wired(p, jnp.array([0.0, 1.0]), jnp.array([1.0, 0.5]))
+        >>> wired_model("tanh")(wired, jnp.ones((5, 3)))[0].shape
+        (5, 2)
+    """
+
+    def apply(params: Wired, xs: Array) -> tuple[Array, Trace]:
+        flags, scales = jax.lax.stop_gradient((params.residual, params.branch_scale))
+        return forward_batch(
+            params.net, xs, activation, residual=flags != 0, branch_scale=scales
+        )
+
+    return apply
+
+
+def wired_layer_norms(grads: Wired) -> Array:
+    """:func:`layer_norms` of a :class:`Wired` gradient (the wiring's is always 0)."""
+    return layer_norms(grads.net)
 
 
 @functools.partial(jax.jit, static_argnames=("activation", "kind"))
@@ -395,7 +460,7 @@ def _grad_norms(
         return LOSSES[kind](jax.vmap(one)(xs, t), ys)
 
     value, (g_p, g_t) = jax.value_and_grad(batch_loss, argnums=(0, 1))(params, taps)
-    hidden = jnp.sqrt(jnp.sum(jnp.square(g_t), axis=(0, 2)))
+    hidden = scaled_norm(g_t, axis=(0, 2))
     return GradNorms(layer_norms(g_p), hidden, value)
 
 
@@ -410,6 +475,21 @@ def grad_norms(
     branch_scale: float | ArrayLike = 1.0,
 ) -> GradNorms:
     r"""Per-layer gradient norms of the batch-mean loss, as :func:`gradcourse.probes.grad_norms`.
+
+    The gradient is ``jax.grad`` of the loss with a zero "tap" added to every
+    :math:`h_l` (see :func:`forward_with_trace`), whose gradient is
+    :math:`\partial L / \partial H_l`. Every norm is computed rescaled
+    (:func:`gradcourse._linalg.scaled_norm`), so a gradient of 1e-30 is reported as
+    such rather than as 0.
+
+    Args:
+        params: network parameters.
+        xs: inputs, ``(batch, in_dim)``.
+        ys: integer labels ``(batch,)`` for ``"cross_entropy"``, targets
+            ``(batch, out_dim)`` for ``"mse"``.
+        activation, residual, branch_scale: as in :func:`forward_with_trace`; arrays
+            are allowed, so one compiled probe serves plain and residual networks.
+        kind: loss name, one of :data:`gradcourse.networks.LOSSES`.
 
     Returns:
         A :class:`gradcourse.probes.GradNorms`: ``weights`` of shape ``(depth + 2,)``
@@ -536,7 +616,10 @@ def neighbour_correlation(values: ArrayLike) -> Array:
     a, b = v[..., :-1], v[..., 1:]
     a = a - a.mean(-1, keepdims=True)
     b = b - b.mean(-1, keepdims=True)
-    return (a * b).sum(-1) / jnp.sqrt((a * a).sum(-1) * (b * b).sum(-1))
+    # Normalise before multiplying: products of gradients of 1e-20 underflow float32.
+    a = a / scaled_norm(a, axis=-1)[..., None]
+    b = b / scaled_norm(b, axis=-1)[..., None]
+    return (a * b).sum(-1)
 
 
 def as_mlp(params: ResidualMLP) -> MLP:

@@ -119,3 +119,47 @@ def test_clip_each_by_norm_bounds_every_leaf_separately(key):
             assert float(jnp.linalg.norm(got[leaf])) <= 1.0 + 1e-5
     with pytest.raises(ValueError, match="max_norm"):
         gc.clipping.clip_each_by_norm(-2.0)
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e30])
+def test_global_norm_neither_underflows_nor_overflows(key, scale):
+    # Squares of 1e-30 underflow float32 to 0 and squares of 1e30 overflow to Inf; the
+    # rescaled norm is exactly homogeneous instead.
+    g = _random_tree(key, 1.0)
+    unit = float(gc.clipping.global_norm(g))
+    big_or_tiny = jax.tree.map(lambda a: a * scale, g)
+    got = float(gc.clipping.global_norm(big_or_tiny))
+    assert got == pytest.approx(unit * scale, rel=1e-5)
+    plain = float(optax.tree.norm(big_or_tiny))  # the unscaled sqrt(sum(g**2))
+    assert plain == (0.0 if scale < 1 else np.inf)
+
+
+def test_clip_by_global_norm_bounds_a_gradient_whose_squares_overflow(key):
+    g = _random_tree(key, 1e25)
+    clipped, norm = gc.clipping.clip_tree_by_global_norm(g, 1.0)
+    assert np.isfinite(float(norm))
+    assert float(gc.clipping.global_norm(clipped)) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_global_norm_of_an_empty_tree_is_zero():
+    assert float(gc.clipping.global_norm({})) == 0.0
+
+
+def test_clip_tree_by_global_norm_accepts_a_traced_bound(key):
+    g = _random_tree(key, 10.0)
+    bounds = jnp.array([0.5, 3.0, 1e6])
+    got = jax.jit(jax.vmap(lambda c: gc.clipping.clip_tree_by_global_norm(g, c)[0]))(
+        bounds
+    )
+    for i, c in enumerate(bounds.tolist()):
+        want, _ = gc.clipping.clip_tree_by_global_norm(g, c)
+        for leaf in g:
+            np.testing.assert_allclose(got[leaf][i], want[leaf], rtol=1e-6)
+
+    def relative(g):  # a bound computed from the gradient itself, inside jit
+        return gc.clipping.clip_tree_by_global_norm(g, 0.1 * gc.clipping.global_norm(g))
+
+    clipped, norm = jax.jit(relative)(g)
+    assert float(gc.clipping.global_norm(clipped)) == pytest.approx(
+        0.1 * float(norm), rel=1e-5
+    )

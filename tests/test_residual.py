@@ -221,3 +221,84 @@ def test_per_block_flags_pad_a_shallow_plain_network_with_identities(key):
     assert np.all(np.asarray(g.weights[3:-1]) == 0)  # the identity blocks do not learn
     with pytest.raises(ValueError, match="branch_scale"):
         R.forward(deep, xs[0], branch_scale=jnp.ones(5))
+
+
+def test_grad_norms_do_not_underflow_for_tiny_gradients(key):
+    # With a read-out of 1e-10 or 1e-30 the logits are the read-out bias either way, so
+    # every back-propagated quantity below the read-out is proportional to its scale.
+    # Their squares (about 1e-60) underflow float32; the rescaled norms must not.
+    kp, kx = jax.random.split(key)
+    p = R.init_residual_mlp(kp, 5, 8, 4, 3)
+    xs, ys = jax.random.normal(kx, (6, 5)), jnp.arange(6) % 3
+
+    def probe(scale):
+        q = p._replace(readout=p.readout._replace(w=p.readout.w * scale))
+        return R.grad_norms(q, xs, ys, "tanh", branch_scale=0.5)
+
+    small, tiny = probe(1e-10), probe(1e-30)
+    assert np.all(np.asarray(tiny.hidden) > 0) and np.all(np.asarray(tiny.weights) > 0)
+    np.testing.assert_allclose(tiny.hidden, 1e-20 * small.hidden, rtol=1e-4)
+    np.testing.assert_allclose(tiny.weights[:-1], 1e-20 * small.weights[:-1], rtol=1e-4)
+
+
+def test_layer_norms_are_homogeneous_down_to_tiny_scales(params2):
+    g = jax.tree.map(lambda a: a + 1.0, params2)  # nonzero everywhere
+    unit = R.layer_norms(g)
+    tiny = R.layer_norms(jax.tree.map(lambda a: a * 1e-30, g))
+    np.testing.assert_allclose(tiny, 1e-30 * unit, rtol=1e-5)
+    blocks = np.sqrt(np.sum(np.asarray(g.branch[0].w) ** 2, axis=(1, 2))
+                     + np.sum(np.asarray(g.branch[1].w) ** 2, axis=(1, 2)))  # fmt: skip
+    np.testing.assert_allclose(unit[1:-1], blocks, rtol=1e-5)
+
+
+def test_neighbour_correlation_is_scale_invariant(key):
+    v = jnp.cumsum(jax.random.normal(key, (3, 100)), axis=-1)  # random walks
+    np.testing.assert_allclose(
+        R.neighbour_correlation(1e-25 * v), R.neighbour_correlation(v), rtol=1e-5
+    )
+
+
+def test_wired_model_equals_forward_batch(key):
+    kp, kx = jax.random.split(key)
+    p = R.init_residual_mlp(kp, 5, 8, 4, 3)
+    xs = jax.random.normal(kx, (6, 5))
+    flags, scales = jnp.array([0.0, 1.0, 1.0, 0.0]), jnp.array([1.0, 0.3, 0.0, 1.0])
+    got, trace = R.wired_model("tanh")(R.Wired(p, flags, scales), xs)
+    want, want_trace = R.forward_batch(
+        p, xs, "tanh", residual=flags > 0, branch_scale=scales
+    )
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(trace.post, want_trace.post)
+    assert R.wired_model("tanh") is R.wired_model("tanh")
+
+
+def test_wired_fit_seeds_equals_one_fit_per_wiring(key):
+    # Two wirings trained as two "seeds" of one loop match two separate fits, and the
+    # wiring itself does not move.
+    import optax
+
+    kp, kd, kf = jax.random.split(key, 3)
+    xs, ys = gc.data.gaussian_classification(kd, 48, 4, 3)
+    nets = jax.vmap(lambda k: R.init_residual_mlp(k, 4, 6, 3, 3))(
+        jax.random.split(kp, 2)
+    )
+    wiring = [(False, 1.0), (True, 0.5)]
+    start = R.Wired(
+        nets,
+        jnp.array([[float(r)] * 3 for r, _ in wiring]),
+        jnp.array([[a] * 3 for _, a in wiring]),
+    )
+    keys = jax.random.split(kf, 2)
+    kw = dict(optimizer=optax.adam(1e-2), steps=15, batch_size=16)
+    final, hist = gc.train.fit_seeds(keys, start, xs, ys, model=R.wired_model("relu"),
+                                     layer_norms=R.wired_layer_norms, **kw)  # fmt: skip
+    np.testing.assert_array_equal(final.residual, start.residual)
+    np.testing.assert_array_equal(final.branch_scale, start.branch_scale)
+    for s, (residual, alpha) in enumerate(wiring):
+        net = jax.tree.map(lambda a, s=s: a[s], nets)
+        model = R.model("relu", residual=residual, branch_scale=alpha)
+        _, one = gc.train.fit(keys[s], net, xs, ys, model=model,
+                              layer_norms=R.layer_norms, **kw)  # fmt: skip
+        np.testing.assert_allclose(hist.loss[s], one.loss, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(hist.grad_norms[s], one.grad_norms, rtol=1e-4,
+                                   atol=1e-7)  # fmt: skip
