@@ -72,7 +72,8 @@ def test_tanh_is_rescaled_sigmoid_with_slope_at_most_one():
     np.testing.assert_allclose(gc.activations.tanh(x), two_sig, atol=1e-6)
     d = gc.activations.tanh_grad(x)
     np.testing.assert_allclose(d, 4 * gc.activations.sigmoid_grad(2 * x), rtol=1e-5)
-    assert float(d.max()) == pytest.approx(1.0, abs=1e-7)
+    # 1 at x = 0, to float32 round-off (one ulp at 1 is 1.2e-7; XLA's flags move it).
+    assert float(d.max()) == pytest.approx(1.0, abs=2.5e-7)
     assert bool(jnp.all(d[jnp.abs(x) > 0.01] < 1.0))
 
 
