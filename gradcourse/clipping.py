@@ -61,7 +61,7 @@ def global_norm(tree: Tree) -> Array:
     r"""The Euclidean norm of all leaves together, :math:`\sqrt{\sum_k \lVert g_k\rVert_F^2}`.
 
     The leaves are flattened into one vector whose norm is computed rescaled
-    (:func:`gradcourse._linalg.scaled_norm`), so neither a gradient of 1e-30 (whose
+    (``gradcourse._linalg.scaled_norm``), so neither a gradient of 1e-30 (whose
     squares underflow float32) nor one of 1e30 (whose squares overflow) gives 0 or Inf.
     In between it equals ``optax.global_norm`` up to round-off (tested). (One reduction
     over the concatenated leaves also compiles several times faster than one per leaf.)

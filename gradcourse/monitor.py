@@ -88,7 +88,7 @@ def layer_norms(tree: MLP) -> Array:
     Applies to parameters, gradients and updates alike (an optax update has the
     parameters' structure), and equals :func:`gradcourse.train.mlp_layer_norms`.
     Computed as :math:`m\,\lVert W_l/m\rVert_F` with :math:`m = \max|W_l|`
-    (:func:`gradcourse._linalg.scaled_norm`): squaring float32 entries below about
+    (``gradcourse._linalg.scaled_norm``): squaring float32 entries below about
     1e-19 would underflow to 0 and report a vanishing layer's gradient as exactly zero.
 
     Args:

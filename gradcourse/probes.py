@@ -28,7 +28,7 @@ That halves the probe's run time at depth 500 (``benchmarks/bench_probe.py``).
 
 Both norms shrink toward the input when the product of layer Jacobians does
 (Bengio, Simard & Frasconi, 1994; Glorot & Bengio, 2010). Norms are computed rescaled
-(:func:`gradcourse._linalg.scaled_norm`), so a gradient of 1e-30 is reported as such
+(``gradcourse._linalg.scaled_norm``), so a gradient of 1e-30 is reported as such
 rather than as 0.
 
 The probe is jitted with the activation and loss static, and it is a pure function of the

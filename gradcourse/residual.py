@@ -375,7 +375,7 @@ def layer_norms(grads: ResidualMLP) -> Array:
 
     A two-layer branch counts as one layer (the norm of both weight matrices together,
     :math:`\sqrt{\lVert W_l\rVert_F^2 + \lVert V_l\rVert_F^2}`). Norms are computed
-    rescaled (:func:`gradcourse._linalg.scaled_norm`), so a gradient of 1e-30 is not
+    rescaled (``gradcourse._linalg.scaled_norm``), so a gradient of 1e-30 is not
     reported as 0. This is the ``layer_norms`` argument of :func:`gradcourse.train.fit`.
     """
     per_matrix = jnp.stack([scaled_norm(d.w, axis=(1, 2)) for d in grads.branch], -1)
@@ -479,7 +479,7 @@ def grad_norms(
     The gradient is ``jax.grad`` of the loss with a zero "tap" added to every
     :math:`h_l` (see :func:`forward_with_trace`), whose gradient is
     :math:`\partial L / \partial H_l`. Every norm is computed rescaled
-    (:func:`gradcourse._linalg.scaled_norm`), so a gradient of 1e-30 is reported as
+    (``gradcourse._linalg.scaled_norm``), so a gradient of 1e-30 is reported as
     such rather than as 0.
 
     Args:

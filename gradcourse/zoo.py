@@ -274,7 +274,7 @@ def _member_losses(outputs: Array, ys: Array, kind: str) -> Array:
 def _weight_norms(grads: MLP) -> Array:
     """``(A, S, depth + 1)`` Frobenius norms of each member's weight gradients.
 
-    Scaled (:func:`gradcourse._linalg.scaled_norm`), so a gradient whose entries are
+    Scaled (``gradcourse._linalg.scaled_norm``), so a gradient whose entries are
     below about 1e-19 is not reported as exactly zero (its squares would underflow).
     """
     first = scaled_norm(grads.first.w, axis=(-2, -1))
