@@ -260,7 +260,7 @@ def test_mean_activation_tanh_centred_sigmoid_half(seed_keys, batch):
 
 def test_sgd_update_is_scaled_gradient_adam_flattens_profile(seed_keys, batch):
     xs, ys = batch
-    params = gc.networks.init_mlp(seed_keys[0], 64, 32, 8, 10)
+    params = gc.networks.init_mlp(seed_keys[0], 64, 64, 10, 10)  # the chapter's network
     grads = jax.grad(gc.networks.loss)(params, xs, ys, "sigmoid")
     sgd_update, _ = optax.sgd(0.1).update(grads, optax.sgd(0.1).init(params), params)
     for u, g in zip(jax.tree.leaves(sgd_update), jax.tree.leaves(grads), strict=True):
