@@ -99,6 +99,16 @@ def test_layer_norm_standardises_each_example(batch):
     np.testing.assert_allclose(y, N.batch_norm(N.affine_init(32), x.T).T, atol=1e-5)
 
 
+def test_zero_padding_rows_move_batch_norm_but_not_layer_norm(batch):
+    """The padding experiment of the batch-normalisation chapter: rows of zeros added to
+    the batch change batch norm's output for the real rows, never layer norm's."""
+    _, x = batch
+    padded = jnp.concatenate([x, jnp.zeros((3 * x.shape[0], x.shape[1]))])
+    aff = N.affine_init(x.shape[1])
+    np.testing.assert_array_equal(N.layer_norm(aff, padded)[: x.shape[0]], N.layer_norm(aff, x))
+    assert np.abs(N.batch_norm(aff, padded)[: x.shape[0]] - N.batch_norm(aff, x)).max() > 0.5
+
+
 def test_ema_running_average():
     running = N.Stats(jnp.zeros(2), jnp.ones(2))
     new = N.ema(running, N.Stats(jnp.ones(2), jnp.full(2, 3.0)), decay=0.9)
