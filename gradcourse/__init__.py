@@ -10,21 +10,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+from ._setup import COMPILE_FAST_XLA_FLAGS, default_cache_dir, setup
 
-#: The XLA flags every chapter sets in its first cell (before JAX's first operation):
-#: compile quickly rather than optimise hard. A chapter compiles dozens of small programs
-#: and runs each briefly, so on a CPU this takes about 40% off its run time
-#: (``benchmarks/bench_chapters.py``); the test suite runs with the same flags.
-COMPILE_FAST_XLA_FLAGS = (
-    "--xla_cpu_use_fusion_emitters=false --xla_backend_optimization_level=1"
-)
+__version__ = "0.1.0"
 
 # One concept per module; imports only point down (see STYLE.md, "A house that reads well").
 _SUBMODULES = (
     "activations",
     "clipping",
     "data",
+    "experiments",
     "failure_modes",
     "initializers",
     "jacobians",
@@ -42,7 +37,7 @@ _SUBMODULES = (
     "zoo",
 )
 
-__all__ = list(_SUBMODULES)
+__all__ = [*_SUBMODULES, "COMPILE_FAST_XLA_FLAGS", "default_cache_dir", "setup"]
 
 
 def __getattr__(name: str) -> Any:
