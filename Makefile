@@ -12,14 +12,15 @@ export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONHASHSEED := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup book test unit execute chapter-times serve clean bench student
+.PHONY: help setup book test unit execute chapter-times serve clean bench student grade
 
 help:
 	@echo "make book     build the HTML book into _build/html (executes every chapter)"
 	@echo "make test     unit tests, doctests, lint and nbval --nbval on every notebook"
 	@echo "make serve    serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make execute  re-execute book/*.ipynb in place (after changing a chapter)"
-	@echo "make student  build the student edition (no solutions) into _build/student"
+	@echo "make student  student notebooks and site without solutions, in _build/student"
+	@echo "make grade SUBMISSIONS=dir  grade <student>/<chapter>.ipynb into _build/grades"
 	@echo "make bench    run the benchmarks in benchmarks/ (needs torch, installed on demand)"
 	@echo "make chapter-times  time every chapter's execution (nothing saved)"
 	@echo "make clean    remove _build and caches (keeps .venv)"
@@ -39,13 +40,25 @@ book: setup
 	$(BIN)/jupyter-book build . --all -W -n --keep-going
 	@echo "Open file://$(CURDIR)/_build/html/index.html (or run: make serve)"
 
+# The student edition: notebooks without solutions (scripts/student_edition.py), then a
+# separate Sphinx build of a book tree made only of them, so that its _sources, download
+# buttons, search index and launch buttons hold only student notebooks.
+STUDENT := _build/student
 student: setup
-	$(BIN)/jupyter-book config sphinx . >/dev/null
-	@# The generated conf.py does not put the local extension's folder on the path.
-	PYTHONPATH=scripts $(BIN)/sphinx-build -b html -W -n --keep-going -E \
-	  -D hide_solutions=1 -D html_copy_source=0 . _build/student; \
-	  status=$$?; rm -f conf.py; exit $$status
-	@echo "Student edition: file://$(CURDIR)/_build/student/index.html"
+	$(BIN)/python scripts/student_edition.py --out $(STUDENT)
+	$(BIN)/jupyter-book config sphinx $(STUDENT)/src >/dev/null
+	PYTHONPATH=$(STUDENT)/src/scripts $(BIN)/sphinx-build -b html -W -n --keep-going -E \
+	  -d _build/.student-doctrees $(STUDENT)/src $(STUDENT)/html
+	@echo "Student notebooks: $(STUDENT)/notebooks; site: file://$(CURDIR)/$(STUDENT)/html/index.html"
+
+# Grade a folder of <student>/<chapter>.ipynb with the hidden checks in grading/.
+SUBMISSIONS ?=
+CELL_TIMEOUT ?= 60
+HARD_LIMIT ?= 600
+grade: setup
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder>"; exit 2; }
+	$(BIN)/python scripts/grade.py "$(SUBMISSIONS)" --out _build/grades \
+	  --cell-timeout $(CELL_TIMEOUT) --hard-limit $(HARD_LIMIT)
 
 test: setup
 	$(BIN)/ruff check .
