@@ -11,7 +11,8 @@ two ways, and this script removes both:
   ``# END SOLUTION``; those lines become ``# YOUR CODE HERE`` and
   ``raise NotImplementedError(...)`` (nbgrader's and Neuromatch's stub). Such a cell, and
   every cell tagged ``public-check`` (its output would show the solution's result), loses
-  its outputs. A cell tagged ``solution`` is dropped whole.
+  its outputs. A cell tagged ``solution``, or a markdown cell that holds nothing but
+  solution blocks, is dropped whole.
 
 Every other cell keeps its stored outputs and figures from the instructor run. The script
 writes
@@ -185,6 +186,9 @@ def student_notebook(nb: Any) -> tuple[Any, list[dict[str, Any]]]:
                 cell.execution_count = None
         elif cell.cell_type == "markdown":
             source, blocks = strip_solution_blocks(cell.source)
+            if blocks and not source.strip():  # a cell that held only solutions
+                removals.append({"kind": "cell", "index": index, "removed": cell})
+                continue
             if blocks:
                 removals.append({"kind": "markdown", "index": index, "removed": blocks})
                 cell.source = source

@@ -99,4 +99,6 @@ def test_ci_runs_the_readme_test_command():
     first_section = "\n## ".join(readme.split("\n## ")[:2])  # title and "Two commands"
     assert "make test" in first_section and "make book" in first_section
     commands = [ln.strip() for ln in ci.splitlines() if ln.strip().startswith("make ")]
-    assert commands == ["make test", "make book"]
+    assert commands[:2] == ["make test", "make book"]
+    # Then the student edition and the leak test over it (issue 16).
+    assert commands[2:] == ["make student"] and "tests/test_leaks.py" in ci
