@@ -113,11 +113,8 @@ def _with_cell(nb, where, source):
     return nb
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """Grade seven fixture students once; return (rows, submissions folder, hashes)."""
-    subs = tmp_path_factory.mktemp("submissions")
-    out = tmp_path_factory.mktemp("grades")
+def write_fixtures(subs):
+    """Eight fixture students in ``subs``: one per way a submission can go."""
     blank, solved = _small_student_notebook()
     first = next(
         c for c in solved.cells if se.AUTOGRADED_TAG in c.metadata.get("tags", [])
@@ -152,6 +149,14 @@ def graded(tmp_path_factory):
     (subs / "malformed" / f"{FIXTURE_CHAPTER}.ipynb").write_text('{"cells": [ not json')
     (subs / "absent").mkdir()
     (subs / "absent" / "notes.txt").write_text("forgot to hand in")
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Grade the fixture students once; return (rows, report folder, hashes)."""
+    subs = tmp_path_factory.mktemp("submissions")
+    out = tmp_path_factory.mktemp("grades")
+    write_fixtures(subs)
     hashes = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in subs.rglob("*.*")}
     os.environ["SUBMISSIONS"] = str(subs)  # what `make grade SUBMISSIONS=...` exports
     try:
