@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_SUBMODULES: tuple[str, ...] = ()
+_SUBMODULES: tuple[str, ...] = ("tanh", "why_deep_networks_stop_learning")
 
 __all__ = list(_SUBMODULES)
 
