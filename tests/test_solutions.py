@@ -113,6 +113,7 @@ failures = {}
 for label, code in solutions:
     shell.user_ns.clear()
     shell.user_ns.update(chapter_ns)
+    print(f"=== solution {label} ===", flush=True)
     error = run(code)
     if error is not None:
         failures[label] = "".join(traceback.format_exception(error))[-2500:]
