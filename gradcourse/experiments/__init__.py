@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_SUBMODULES: tuple[str, ...] = ("initialization",)
+_SUBMODULES: tuple[str, ...] = ("batch_normalization", "initialization")
 
 __all__ = list(_SUBMODULES)
 
