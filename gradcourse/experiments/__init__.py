@@ -1,16 +1,20 @@
 """The experiments the chapters run: floor 5, composed from the package below.
 
-One module per chapter (``gc.experiments.recurrent``, ...). Each function is an experiment a
-chapter calls in one line; its docstring says what it measures, and a test runs it on other
-seeds. Chapters hold no ``jax.jit`` plumbing: that lives here or further down.
+One module per chapter (``gc.experiments.tanh``, ...), imported on first use. Each function is
+an experiment a chapter calls in one line; its docstring says what it measures, and a test runs
+it on other seeds. Chapters hold no ``jax.jit`` plumbing: that lives here or further down.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from typing import Any
 
-_SUBMODULES: tuple[str, ...] = ("tanh", "why_deep_networks_stop_learning")
+# Every module in this folder is an experiment module (no list to keep in step).
+_SUBMODULES: tuple[str, ...] = tuple(
+    sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+)
 
 __all__ = list(_SUBMODULES)
 
@@ -21,3 +25,7 @@ def __getattr__(name: str) -> Any:
         globals()[name] = module
         return module
     raise AttributeError(f"module 'gradcourse.experiments' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SUBMODULES])
