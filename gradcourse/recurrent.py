@@ -76,6 +76,7 @@ __all__ = [
     "identity",
     "init",
     "jacobians_to_end",
+    "carousel_log10",
     "log_sigma_grid",
     "lstm_step",
     "recurrent_initializer",
@@ -398,3 +399,30 @@ def log_sigma_grid(cell: Cell, step_jacs: ArrayLike, block: str = "h") -> Array:
     grid = jnp.log10(jnp.concatenate([row0[None], rows]))
     upper = jnp.arange(steps + 1)[None, :] > jnp.arange(steps + 1)[:, None]
     return jnp.where(upper, jnp.nan, grid)
+
+
+def carousel_log10(
+    cell: Cell, params: Gated, xs: ArrayLike, s0: ArrayLike | None = None
+) -> Array:
+    r""":math:`\log_{10}` of the LSTM's carousel path :math:`\prod_{k=t+1}^{T} f_k`, t = 0..T.
+
+    The cell-to-cell partial derivative of one step (the hidden state held fixed) is
+    :math:`\partial c_k / \partial c_{k-1} = \operatorname{diag}(f_k)`, so along the
+    carousel alone :math:`\partial c_T / \partial c_t = \operatorname{diag}(\prod f_k)`;
+    for the 1997 cell (no forget gate) every entry is exactly 1, its log exactly 0. Summed
+    in logs, so a thousand steps do not underflow.
+
+    Returns:
+        ``(T + 1, n)``: row t holds the diagonal's log10 for each unit.
+    """
+    if not cell.kind.startswith("lstm"):
+        raise ValueError(f"cell must be an LSTM, got kind {cell.kind!r}")
+    states = unroll(cell, params, xs, s0)
+    h_prev = jnp.concatenate([_initial(cell, s0)[None], states[:-1]])[:, : cell.hidden]
+    xs = jnp.asarray(xs, jnp.float32)
+    a_f = h_prev @ params.w[1].T + xs @ params.u[1].T + params.b[1]
+    log_f = jax.nn.log_sigmoid(a_f) / jnp.log(10.0)
+    if cell.kind == "lstm1997":
+        log_f = jnp.zeros_like(log_f)
+    tail = jnp.cumsum(log_f[::-1], axis=0)[::-1]  # row t: sum over k = t+1..T
+    return jnp.concatenate([tail, jnp.zeros((1, cell.hidden))])

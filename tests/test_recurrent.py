@@ -243,3 +243,27 @@ def test_fit_grid_run_matches_fit_seeds(key):
     np.testing.assert_allclose(hist.loss[1], ref.loss, rtol=1e-5)
     acc = exp.grid_accuracy(model, params, grid_data)
     assert acc.shape == (2, 3)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "lstm1997"])
+def test_carousel_log10_matches_the_jacobian_product(kind, key):
+    cell, p, xs = _setup(kind, key)
+    jacs = rec.step_jacobians(cell, p, xs)
+    prods = rec.jacobians_to_end(jacs[:, N:, N:])
+    want = np.log10(np.diagonal(np.asarray(prods), axis1=1, axis2=2))
+    np.testing.assert_allclose(rec.carousel_log10(cell, p, xs), want, atol=1e-5)
+
+
+def test_time_grid_and_memory_sweep_shapes(key):
+    cell = rec.Cell("gru", hidden=4, inputs=8)
+    grid = exp.time_grid(cell, rec.init(key, cell), jnp.ones((6, 8)))
+    assert grid.shape == (7, 7) and float(grid[6, 6]) == 0.0
+    models = (exp.Model("gru", cell), exp.Model("rnn", rec.Cell("elman", 4, 8)))
+    sweep = exp.memory_sweep(
+        key, models, (2, 5), seeds=2, steps=3, length=6, optimizer=optax.adam(1e-2)
+    )
+    assert sweep.accuracy.shape == (2, 2, 2) and sweep.test.xs.shape == (2, 512, 48)
+    with pytest.raises(ValueError, match="lags"):
+        exp.memory_sweep(
+            key, models, (6,), seeds=1, steps=1, length=6, optimizer=optax.adam(1e-2)
+        )

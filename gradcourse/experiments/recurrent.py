@@ -13,6 +13,7 @@ r"""Experiments of the recurrent-networks chapter, composed from :mod:`gradcours
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -33,6 +34,10 @@ __all__ = [
     "doya_orbit",
     "fit_grid",
     "grid_accuracy",
+    "Model",
+    "MemorySweep",
+    "memory_sweep",
+    "time_grid",
     "init_classifier",
     "recall_task",
     "single_unit_surface",
@@ -262,3 +267,88 @@ def grid_accuracy(
 
     per_lag = jax.vmap(one, (0, None, None))
     return jax.jit(jax.vmap(per_lag))(params, data.xs, data.ys)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def time_grid(cell: recurrent.Cell, params: Any, xs: Array, block: str = "h") -> Array:
+    """:func:`gradcourse.recurrent.log_sigma_grid` of ``cell`` on one sequence ``xs``
+    ``(T, m)``, in one compiled program: log10 of the largest singular value of
+    :math:`\\partial h_T / \\partial h_t` (``block="h"``) or of
+    :math:`\\partial c_T / \\partial c_t` (``"c"``), ``(T + 1, T + 1)``."""
+    jacs = recurrent.step_jacobians(cell, params, xs)
+    return recurrent.log_sigma_grid(cell, jacs, block)
+
+
+@dataclass(frozen=True)
+class Model:
+    """One entry of a sweep: a name, a cell and how to initialise it."""
+
+    name: str
+    cell: recurrent.Cell
+    scheme: recurrent.RecurrentInit = recurrent.RecurrentInit()
+
+
+class MemorySweep(NamedTuple):
+    """:func:`memory_sweep`'s result: ``accuracy`` ``(models, lags, seeds)`` on held-out
+    sequences, ``final`` the trained parameters per model (leading axes ``(lags, seeds)``),
+    ``initial`` the same at initialisation, and the ``test`` sequences ``(lags, n, ...)``."""
+
+    accuracy: Array
+    final: tuple[Classifier, ...]
+    initial: tuple[Classifier, ...]
+    test: Sequences
+
+
+def memory_sweep(
+    key: Array,
+    models: tuple[Model, ...],
+    lags: tuple[int, ...],
+    *,
+    seeds: int,
+    steps: int,
+    length: int,
+    optimizer: optax.GradientTransformation,
+    n_train: int = 512,
+    n_test: int = 512,
+    batch_size: int = 32,
+) -> MemorySweep:
+    """Train every model on :func:`recall_task` for every lag and seed, and test it.
+
+    All lags share one sequence ``length`` (the cue arrives ``lag`` steps before the end),
+    so each model is one compiled program over ``(lags, seeds)`` (:func:`fit_grid`).
+    The data, the seeds' keys and the minibatches are the same for every model.
+    """
+    for lag in lags:
+        if not 1 <= lag < length:
+            raise ValueError(f"lags must lie in [1, length - 1], got {lags!r}")
+    k_train, k_test, k_fit = jax.random.split(key, 3)
+
+    def stack(k: Array, n: int) -> Sequences:
+        sets = [recall_task(jax.random.fold_in(k, lag), n, lag, length) for lag in lags]
+        return Sequences(*(jnp.stack(a) for a in zip(*sets, strict=True)))
+
+    data, test = stack(k_train, n_train), stack(k_test, n_test)
+    keys = jax.random.split(k_fit, (len(lags), seeds))
+    accs, finals, inits = [], [], []
+    for m in models:
+        inputs = data.xs.shape[-1] // length
+        if m.cell.inputs != inputs:
+            raise ValueError(f"model {m.name!r} needs cell.inputs = {inputs}")
+        make = jax.vmap(
+            jax.vmap(lambda k, m=m: init_classifier(k, m.cell, 4, m.scheme))
+        )
+        params = make(keys)
+        model = SequenceClassifier(m.cell)
+        final, _ = fit_grid(
+            keys,
+            params,
+            data,
+            model=model,
+            optimizer=optimizer,
+            steps=steps,
+            batch_size=batch_size,
+        )
+        accs.append(grid_accuracy(model, final, test))
+        finals.append(final)
+        inits.append(params)
+    return MemorySweep(jnp.stack(accs), tuple(finals), tuple(inits), test)
