@@ -52,6 +52,7 @@ References:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -284,6 +285,7 @@ def _initial(cell: Cell, s0: ArrayLike | None) -> Array:
     return s0
 
 
+@functools.partial(jax.jit, static_argnums=0)
 def unroll(
     cell: Cell, params: Any, xs: ArrayLike, s0: ArrayLike | None = None
 ) -> Array:
@@ -311,6 +313,7 @@ def unroll(
     return jax.lax.scan(body, _initial(cell, s0), xs)[1]
 
 
+@functools.partial(jax.jit, static_argnums=0)
 def step_jacobians(
     cell: Cell, params: Any, xs: ArrayLike, s0: ArrayLike | None = None
 ) -> Array:
@@ -401,6 +404,7 @@ def log_sigma_grid(cell: Cell, step_jacs: ArrayLike, block: str = "h") -> Array:
     return jnp.where(upper, jnp.nan, grid)
 
 
+@functools.partial(jax.jit, static_argnums=0)
 def carousel_log10(
     cell: Cell, params: Gated, xs: ArrayLike, s0: ArrayLike | None = None
 ) -> Array:
