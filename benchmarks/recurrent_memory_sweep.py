@@ -44,14 +44,21 @@ def main() -> None:
     for m in models:
         start = time.process_time()
         sweep = gc.experiments.recurrent.memory_sweep(
-            jax.random.key(0), (m,), lags, seeds=args.seeds, steps=args.steps,
-            length=args.length, optimizer=optax.adam(args.lr),
+            jax.random.key(0),
+            (m,),
+            lags,
+            seeds=args.seeds,
+            steps=args.steps,
+            length=args.length,
+            optimizer=optax.adam(args.lr),
         )
         acc = np.asarray(sweep.accuracy[0])
         cells = [f"{np.median(a):.2f} ({a.min():.2f}-{a.max():.2f})" for a in acc]
         cpu = time.process_time() - start
-        print(f"{m.name:28s}" + "".join(f"{c:18s}" for c in cells) + f"cpu {cpu:.1f} s",
-              flush=True)
+        print(
+            f"{m.name:28s}" + "".join(f"{c:18s}" for c in cells) + f"cpu {cpu:.1f} s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
