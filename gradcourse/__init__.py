@@ -31,6 +31,7 @@ _SUBMODULES = (
     "optim",
     "plotting",
     "probes",
+    "recurrent",
     "rectifiers",
     "residual",
     "train",
