@@ -24,6 +24,7 @@ _SUBMODULES = (
     "initializers",
     "jacobians",
     "meanfield",
+    "quadrature",
     "moments",
     "monitor",
     "networks",
