@@ -25,6 +25,7 @@ _SUBMODULES = (
     "jacobians",
     "meanfield",
     "quadrature",
+    "randmat",
     "moments",
     "monitor",
     "networks",
