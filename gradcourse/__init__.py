@@ -26,6 +26,7 @@ _SUBMODULES = (
     "meanfield",
     "quadrature",
     "randmat",
+    "correlation",
     "moments",
     "monitor",
     "networks",

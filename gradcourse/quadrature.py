@@ -244,27 +244,43 @@ def gaussian_rule(
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
 def _rule(q: ArrayLike, order: int, cuts: tuple[float, ...]) -> tuple[Array, Array]:
-    half = max(order // 2, 1)
+    q = jnp.asarray(q, jnp.float32)
+    inv_sd = 1.0 / jnp.sqrt(jnp.maximum(q, 1e-30))
+    u, w = pieces_rule(jnp.stack([k * inv_sd for k in cuts], -1), max(order // 2, 1))
+    q = q[..., None]
+    # A node whose weight is 0 (underflow, or an empty piece at q = inf) sits at z = 0,
+    # so that 0 * f(z) cannot turn into 0 * inf = nan.
+    return jnp.where(w > 0, jnp.sqrt(q) * u, 0.0), w
+
+
+def pieces_rule(cuts: Array, half: int) -> tuple[Array, Array]:
+    """Standard-normal rule split at ``cuts`` (``(..., K)`` in standard units, traced).
+
+    The cuts are sorted and clipped to ``±12``; they must include 0 somewhere so that
+    both outer tilts decay. Outer half-lines: :func:`half_gauss_hermite` with ``half``
+    nodes, tilted; finite pieces: Gauss–Legendre with ``half`` nodes. Returns ``(u,
+    w)``, each ``(..., (K + 1) * half)`` (less the underflowing half-line nodes).
+    """
+    c = jnp.clip(jnp.sort(cuts, axis=-1), -_REACH, _REACH)[..., None]  # (..., K, 1)
     s, v = _float32(*_half64(half))
     t, lam = (
         jnp.asarray(a, jnp.float32) for a in np.polynomial.legendre.leggauss(half)
     )
-    q = jnp.asarray(q, jnp.float32)[..., None]
-    inv_sd = 1.0 / jnp.sqrt(jnp.maximum(q, 1e-30))
-    c = [jnp.clip(k * inv_sd, -_REACH, _REACH) for k in cuts]  # 0 stays exactly 0
-    lo, hi = c[0], c[-1]
-    nodes = [lo - s, hi + s]
-    weights = [v * jnp.exp(lo * s - 0.5 * lo**2), v * jnp.exp(-hi * s - 0.5 * hi**2)]
-    for a, b in zip(c[:-1], c[1:], strict=True):
-        u = 0.5 * (a + b) + 0.5 * (b - a) * t
-        nodes.append(u)
-        weights.append(0.5 * (b - a) * lam * jnp.exp(-0.5 * u**2) / _SQRT_2PI)
-    lead = q.shape[:-1]
-    u = jnp.concatenate([jnp.broadcast_to(a, lead + a.shape[-1:]) for a in nodes], -1)
-    w = jnp.concatenate([jnp.broadcast_to(a, lead + a.shape[-1:]) for a in weights], -1)
-    # A node whose weight is 0 (underflow, or an empty piece at q = inf) sits at z = 0,
-    # so that 0 * f(z) cannot turn into 0 * inf = nan.
-    return jnp.where(w > 0, jnp.sqrt(q) * u, 0.0), w
+    lo, hi = c[..., 0, :], c[..., -1, :]
+    a, b = c[..., :-1, :], c[..., 1:, :]
+    mid = 0.5 * (a + b) + 0.5 * (b - a) * t  # (..., K - 1, half)
+    mid_w = 0.5 * (b - a) * lam * jnp.exp(-0.5 * mid**2) / _SQRT_2PI
+    lead = mid.shape[:-2]
+    u = jnp.concatenate([lo - s, hi + s, mid.reshape(*lead, -1)], -1)
+    w = jnp.concatenate(
+        [
+            v * jnp.exp(lo * s - 0.5 * lo**2),
+            v * jnp.exp(-hi * s - 0.5 * hi**2),
+            mid_w.reshape(*lead, -1),
+        ],
+        -1,
+    )
+    return u, w
 
 
 def gaussian_expectation(
