@@ -704,10 +704,12 @@ def selu_constants() -> tuple[float, float]:
     return alpha, 1.0 / math.sqrt(second)
 
 
-#: SELU's :math:`\alpha \approx 1.6733`, from :func:`selu_constants`.
-SELU_ALPHA: float = selu_constants()[0]
-#: SELU's :math:`\lambda \approx 1.0507`, from :func:`selu_constants`.
-SELU_SCALE: float = selu_constants()[1]
+#: SELU's :math:`\alpha`, the published constant (as in :func:`jax.nn.selu`);
+#: :func:`selu_constants` derives it to within float64 round-off (1.6732632423543778,
+#: three units in the last place above, from ``math.erfc``).
+SELU_ALPHA: float = 1.6732632423543772848170429916717
+#: SELU's :math:`\lambda`, the published constant; :func:`selu_constants` agrees.
+SELU_SCALE: float = 1.0507009873554804934193349852946
 
 
 def selu(x: ArrayLike) -> Array:
@@ -834,7 +836,7 @@ def swish(x: ArrayLike, beta: ArrayLike = 1.0) -> Array:
 
         \operatorname{swish}(x; \beta) = x\,\sigma(\beta x)
 
-    :math:`\beta = 1` is the SiLU of Elfwing et al. (:func:`silu`); Ramachandran et al.
+    :math:`\beta = 1` is the SiLU of Hendrycks & Gimpel (:func:`silu`); Ramachandran et al.
     found the form by automated search and also let :math:`\beta` be learned, so it is
     not restricted (:math:`\beta \to \infty` gives ReLU, :math:`\beta = 0` gives
     :math:`x/2`).
@@ -889,6 +891,8 @@ def silu(x: ArrayLike) -> Array:
     :math:`\beta = 1`).
 
     References:
+        Hendrycks & Gimpel, `Gaussian Error Linear Units (GELUs)
+        <https://arxiv.org/abs/1606.08415>`_, 2016 (where it is proposed and named);
         Elfwing, Uchibe & Doya, `Sigmoid-weighted linear units for neural network
         function approximation in reinforcement learning
         <https://arxiv.org/abs/1702.03118>`_, 2017/2018.
@@ -1134,8 +1138,10 @@ _ENTRIES: tuple[Activation, ...] = (
         authors="Klambauer et al.", kinks=(0.0,),
     ),
     Activation(
-        "silu", silu, silu_grad, 2017, "elfwing2018sigmoid", 1.09984, 1.6765, False,
-        label="SiLU / Swish", formula=r"x\,\sigma(x)", authors="Elfwing, Uchibe & Doya",
+        # named and proposed with GELU by Hendrycks & Gimpel (2016); Elfwing et al. (2018)
+        # and Ramachandran et al. (Swish, 2017) came later
+        "silu", silu, silu_grad, 2016, "hendrycks2016gaussian", 1.09984, 1.6765, False,
+        label="SiLU / Swish", formula=r"x\,\sigma(x)", authors="Hendrycks & Gimpel",
     ),
     Activation(
         "hard_swish", hard_swish, hard_swish_grad, 2019, "howard2019searching", 1.5, 1.7367, False,

@@ -52,6 +52,14 @@ from gradcourse import _checks
 from gradcourse.activations import resolve
 from gradcourse.networks import MLP, ActivationLike, Dense, forward_with_trace, init_mlp
 from gradcourse.probes import grad_norms
+from gradcourse.randmat import (  # noqa: F401  (re-exported: gc.jacobians.random_chain, ...)
+    _lyapunov,
+    chain_log_norms,
+    gaussian_log_growth,
+    power_norms,
+    random_chain,
+    spectral_radius,
+)
 
 __all__ = [
     "WEIGHTS",
@@ -63,12 +71,8 @@ __all__ = [
     "backprop_signals",
     "jacobian_spectra",
     "spectra_seeds",
+    "log_spectra_seeds",
     "gradient_gains",
-    "random_chain",
-    "chain_log_norms",
-    "gaussian_log_growth",
-    "power_norms",
-    "spectral_radius",
 ]
 
 #: The weight ensembles, i.i.d. Gaussian or Haar-orthogonal (semi-orthogonal if not square).
@@ -492,6 +496,67 @@ def spectra_seeds(
     return _seed_spectra(params.first.w, params.hidden.w, slopes, layers)
 
 
+def log_spectra_seeds(
+    keys: Array,
+    xs: ArrayLike,
+    *,
+    width: int,
+    depth: int,
+    activation: ActivationLike = "tanh",
+    sigma_w2: ArrayLike = 1.0,
+    sigma_b2: ArrayLike = 0.0,
+    weights: str = "gaussian",
+    layers: tuple[int, ...] | None = None,
+) -> Array:
+    r"""Log singular values of :math:`\partial h_l / \partial x` by repeated QR.
+
+    As :func:`spectra_seeds`, but the product is never formed: the layer Jacobians are
+    applied to an orthonormal frame that is re-orthonormalised after every layer
+    (:func:`gradcourse.randmat.lyapunov_spectrum`), and the logs of the diagonals of
+    the triangular factors are summed. A float32 SVD of the product cannot see singular
+    values more than about seven decades below the largest (a float64 one, sixteen);
+    these logs have no such floor, and for long products they equal the log singular
+    values to within :math:`O(1)` of :math:`O(l)` (Oseledets).
+
+    Args:
+        keys, xs, width, depth, activation, sigma_w2, sigma_b2, weights, layers: as in
+            :func:`spectra_seeds`; ``xs.shape[1]`` must equal ``width``.
+
+    Returns:
+        ``(seeds, batch, len(layers), width)`` natural logs, descending.
+
+    Raises:
+        ValueError: as :func:`spectra_seeds`, or if ``xs.shape[1] != width``.
+    """
+    xs = jnp.asarray(xs)
+    _checks.ndim("xs", xs, 2)
+    _checks.positive_int("width", width)
+    if xs.shape[1] != width:
+        raise ValueError(f"xs must have width = {width} columns, got {xs.shape}")
+    _checks.positive_int("depth", depth)
+    _checks.one_of("weights", weights, WEIGHTS)
+    _check_sigma("sigma_w2", sigma_w2)
+    _check_sigma("sigma_b2", sigma_b2)
+    layers = (depth,) if layers is None else tuple(layers)
+    _check_layers(layers, depth)
+    params = _init_seeds(keys, sigma_w2, sigma_b2, width, width, depth, weights)
+    slopes = _seed_slopes(params, xs, activation)
+    return _seed_log_spectra(params.first.w, params.hidden.w, slopes, layers)
+
+
+@functools.partial(jax.jit, static_argnames=("layers",))
+def _seed_log_spectra(
+    first_w: Array, hidden_w: Array, slopes: Array, layers: tuple[int, ...]
+) -> Array:
+    def one(f: Array, h: Array, s: Array) -> Array:  # s: (depth, width) for one input
+        mats = jnp.concatenate([f[None], h]) * s[:, :, None]  # J_l = diag(phi') W_l
+        logs = _lyapunov(mats)[jnp.asarray(layers) - 1]
+        return -jnp.sort(-logs, axis=-1)
+
+    per_seed = jax.vmap(one, in_axes=(None, None, 0))
+    return jax.vmap(per_seed)(first_w, hidden_w, slopes)
+
+
 @functools.partial(jax.jit, static_argnums=(3, 4, 5, 6))
 def _init_seeds(
     keys: Array,
@@ -611,220 +676,3 @@ def gradient_gains(
     return _gains(key, xs, ys, jnp.asarray(sigma_w2, xs.dtype),
                   jnp.asarray(sigma_b2, xs.dtype), width, depth, activation, weights,
                   out_dim)  # fmt: skip
-
-
-def random_chain(
-    key: Array, n: int, depth: int, *, kind: str = "gaussian", sigma: float = 1.0
-) -> Array:
-    r"""A stack of independent random ``n x n`` matrices :math:`W_1, \dots, W_L`.
-
-    ``"gaussian"``: :math:`W_{ij} \sim \mathcal{N}(0, \sigma^2 / n)`, so
-    :math:`\mathbb{E}\lVert W u\rVert^2 = \sigma^2 \lVert u \rVert^2`.
-    ``"orthogonal"``: :math:`W = \sigma Q` with :math:`Q` Haar-distributed on
-    :math:`O(n)` (:func:`jax.random.orthogonal`), so every singular value is
-    :math:`\sigma`.
-
-    Args:
-        key: PRNG key.
-        n: matrix size, >= 1.
-        depth: number of matrices, >= 1.
-        kind: one of :data:`WEIGHTS`.
-        sigma: scale :math:`\sigma > 0`.
-
-    Returns:
-        ``(depth, n, n)`` float32 array.
-
-    Raises:
-        ValueError: for a bad ``n``, ``depth``, ``kind`` or ``sigma``.
-
-    Examples:
-        >>> random_chain(jax.random.key(0), 4, 3, kind="orthogonal").shape
-        (3, 4, 4)
-    """
-    _checks.positive_int("n", n)
-    _checks.positive_int("depth", depth)
-    _checks.one_of("kind", kind, WEIGHTS)
-    _checks.positive("sigma", sigma)
-    return _random_chain(key, sigma, n, depth, kind)
-
-
-@functools.partial(jax.jit, static_argnums=(2, 3, 4))
-def _random_chain(key: Array, sigma: ArrayLike, n: int, depth: int, kind: str) -> Array:
-    if kind == "gaussian":
-        return sigma / jnp.sqrt(n) * jax.random.normal(key, (depth, n, n))
-    return sigma * jax.random.orthogonal(key, n, (depth,))
-
-
-def chain_log_norms(mats: ArrayLike, u: ArrayLike) -> Array:
-    r"""Log-norms :math:`\log \lVert W_l \cdots W_1 u \rVert` for :math:`l = 1..L`.
-
-    Scanned with renormalisation: the vector is divided by its norm after each factor
-    and the logs of the norms are summed, so depth 10,000 neither overflows nor
-    underflows in float32.
-
-    Args:
-        mats: ``(depth, n, n)`` stack, applied first to last.
-        u: starting vector ``(n,)``, nonzero (its own norm is included).
-
-    Returns:
-        ``(depth,)`` cumulative log-norms.
-
-    Raises:
-        ValueError: for mismatched shapes.
-
-    References:
-        Furstenberg & Kesten, `Products of random matrices
-        <https://doi.org/10.1214/aoms/1177705909>`_, 1960.
-    """
-    mats, u = jnp.asarray(mats), jnp.asarray(u)
-    _checks.ndim("mats", mats, 3)
-    if mats.shape[1] != mats.shape[2] or u.shape != (mats.shape[1],):
-        raise ValueError(
-            f"mats must be (depth, n, n) and u (n,), got {mats.shape} and {u.shape}"
-        )
-    return _chain_log_norms(mats, u)
-
-
-@jax.jit
-def _chain_log_norms(mats: Array, u: Array) -> Array:
-    norm0 = jnp.linalg.norm(u)
-
-    def step(carry: tuple[Array, Array], w: Array) -> tuple[tuple[Array, Array], Array]:
-        v, log_norm = carry
-        v = w @ v
-        size = jnp.linalg.norm(v)
-        log_norm = log_norm + jnp.log(size)
-        return (v / size, log_norm), log_norm
-
-    _, logs = jax.lax.scan(step, (u / norm0, jnp.log(norm0)), mats)
-    return logs
-
-
-def gaussian_log_growth(n: int, sigma: float = 1.0) -> tuple[float, float]:
-    r"""Exact mean and variance, per layer, of :math:`\log\lVert W_L \cdots W_1 u\rVert`.
-
-    For :math:`W_{ij} \sim \mathcal{N}(0, \sigma^2/n)` and any fixed :math:`v`,
-    :math:`\lVert W v\rVert^2 / \lVert v\rVert^2 = \frac{\sigma^2}{n} X` with
-    :math:`X \sim \chi^2_n`, independent of the direction :math:`Wv/\lVert Wv\rVert`
-    (rotation invariance). So the log-norm is a sum of :math:`L` i.i.d. terms
-    :math:`\tfrac12 \log(\sigma^2 X / n)`, with
-
-    .. math::
-
-        \mu = \tfrac12\Bigl[\log\sigma^2 + \psi\bigl(\tfrac n2\bigr)
-              - \log\tfrac n2\Bigr] \approx \log\sigma - \frac{1}{2n},
-        \qquad
-        s^2 = \tfrac14\, \psi'\bigl(\tfrac n2\bigr) \approx \frac{1}{2n},
-
-    (:math:`\psi` the digamma function, from :math:`\mathbb{E}\log\chi^2_n =
-    \psi(n/2) + \log 2`, :math:`\operatorname{Var}\log\chi^2_n = \psi'(n/2)`). The
-    log-norm after :math:`L` layers has mean :math:`L\mu` and variance :math:`L s^2`,
-    and is Gaussian for large :math:`L`; :math:`\mu` is the top Lyapunov exponent of the
-    product (Furstenberg–Kesten).
-
-    Args:
-        n: matrix size, >= 1.
-        sigma: scale, > 0.
-
-    Returns:
-        ``(mu, s2)`` as Python floats.
-
-    Raises:
-        ValueError: for a bad ``n`` or ``sigma``.
-
-    References:
-        Furstenberg & Kesten, 1960; Newman, `The distribution of Lyapunov exponents:
-        exact results for random matrices <https://doi.org/10.1007/BF01210702>`_, 1986.
-
-    Examples:
-        >>> mu, s2 = gaussian_log_growth(256)
-        >>> round(mu, 5), round(s2, 5)  # ~ -1/(2n), 1/(2n)
-        (-0.00196, 0.00196)
-    """
-    _checks.positive_int("n", n)
-    _checks.positive("sigma", sigma)
-    mu, s2 = _log_growth(jnp.float32(n / 2.0), jnp.float32(sigma))
-    return float(mu), float(s2)
-
-
-@jax.jit
-def _log_growth(half: Array, sigma: Array) -> tuple[Array, Array]:
-    # One program for every n and sigma (eagerly, each special function compiles alone).
-    mu = 0.5 * (2.0 * jnp.log(sigma) + jax.scipy.special.digamma(half) - jnp.log(half))
-    return mu, 0.25 * jax.scipy.special.polygamma(1, half)
-
-
-def power_norms(a: ArrayLike, k_max: int) -> Array:
-    r"""Spectral norms :math:`\lVert A^k \rVert_2` for :math:`k = 0, 1, \dots, k_{\max}`.
-
-    For any square :math:`A`, :math:`\rho(A)^k \le \lVert A^k\rVert_2 \le
-    \lVert A \rVert_2^k` and :math:`\lVert A^k\rVert_2^{1/k} \to \rho(A)` (Gelfand), so
-    the eigenvalues decide the long run; for a non-normal :math:`A` the norm can first
-    grow by a large factor even when every eigenvalue is below 1 in modulus.
-
-    Args:
-        a: square matrix ``(n, n)``.
-        k_max: largest power, >= 1.
-
-    Returns:
-        ``(k_max + 1,)`` array, starting with :math:`\lVert I\rVert_2 = 1`.
-
-    Raises:
-        ValueError: if ``a`` is not square or ``k_max`` < 1.
-
-    References:
-        Trefethen & Embree, `Spectra and Pseudospectra: The Behavior of Nonnormal
-        Matrices and Operators <https://press.princeton.edu/books/hardcover/
-        9780691119465/spectra-and-pseudospectra>`_, 2005.
-
-    Examples:
-        >>> a = jnp.array([[0.5, 4.0], [0.0, 0.5]])  # eigenvalues 0.5, 0.5
-        >>> [round(float(v), 3) for v in power_norms(a, 3)]
-        [1.0, 4.062, 4.016, 3.005]
-    """
-    a = jnp.asarray(a, jnp.float32)
-    _checks.ndim("a", a, 2)
-    if a.shape[0] != a.shape[1]:
-        raise ValueError(f"a must be a square matrix, got shape {a.shape}")
-    _checks.positive_int("k_max", k_max)
-    return _power_norms(a, k_max)
-
-
-@functools.partial(jax.jit, static_argnums=1)
-def _power_norms(a: Array, k_max: int) -> Array:
-    def step(p: Array, _: None) -> tuple[Array, Array]:
-        p = a @ p
-        return p, jnp.linalg.norm(p, ord=2)
-
-    _, norms = jax.lax.scan(
-        step, jnp.eye(a.shape[0], dtype=a.dtype), None, length=k_max
-    )
-    return jnp.concatenate([jnp.ones(1, a.dtype), norms])
-
-
-def spectral_radius(a: ArrayLike) -> Array:
-    r"""Largest eigenvalue modulus :math:`\rho(A) = \max_i |\lambda_i(A)|`.
-
-    Args:
-        a: square matrix ``(n, n)``.
-
-    Returns:
-        A scalar.
-
-    Raises:
-        ValueError: if ``a`` is not square.
-
-    Examples:
-        >>> float(spectral_radius(jnp.array([[0.5, 4.0], [0.0, 0.5]])))
-        0.5
-    """
-    a = jnp.asarray(a, jnp.float32)
-    _checks.ndim("a", a, 2)
-    if a.shape[0] != a.shape[1]:
-        raise ValueError(f"a must be a square matrix, got shape {a.shape}")
-    return _spectral_radius(a)
-
-
-@jax.jit
-def _spectral_radius(a: Array) -> Array:
-    return jnp.max(jnp.abs(jnp.linalg.eigvals(a)))

@@ -26,14 +26,14 @@ phase), explode when :math:`\chi > 1` (the *chaotic* phase), and survive at the 
 :math:`\xi = -1/\log\chi` is the number of layers over which the squared norm changes by
 a factor :math:`e` (negative in the chaotic phase).
 
-Every Gaussian expectation is computed by Gauss–Hermite quadrature (probabilists'
-nodes, :func:`numpy.polynomial.hermite_e.hermegauss`), in ``jax.numpy`` so that the
-functions broadcast over arrays of :math:`(\sigma_w^2, \sigma_b^2)` and run under
-``jit`` and ``vmap``. The quadrature is exact for polynomials of degree below
-``2 * order`` and, with an even ``order``, for ReLU's :math:`\phi^2` and
-:math:`\phi'^2`; for tanh and sigmoid its relative error at the default order is below
-:math:`10^{-4}` for :math:`q \le 4` and grows for large :math:`q` (the nodes become too
-sparse to resolve :math:`\phi'`, whose width does not grow with :math:`q`).
+Every Gaussian expectation is computed by :func:`gradcourse.quadrature.gaussian_rule`,
+Gauss quadrature split at 0 and at the activation's registered kinks (half-line Gauss
+rules outside, Gauss–Legendre between), in ``jax.numpy`` so that the functions
+broadcast over arrays of :math:`(\sigma_w^2, \sigma_b^2)` and run under ``jit`` and
+``vmap``. On each piece the activation is smooth, so the rule converges as fast as for a
+polynomial: ReLU, ELU and SELU come out exact to float32 round-off (plain Gauss–Hermite
+is biased by a kink, e.g. :math:`\chi_{\mathrm{SELU}}(1) = 1.064` instead of 1.0716).
+``order`` is the number of nodes per pair of pieces.
 
 :func:`fixed_point`, :func:`mean_field` and :func:`critical_sigma_w2` are jitted per
 activation and evaluate concrete inputs in fixed-size blocks, so a chapter that asks for
@@ -60,12 +60,19 @@ from jax.typing import ArrayLike
 
 from gradcourse import _checks
 from gradcourse.activations import get
+from gradcourse.quadrature import (
+    _check_order,
+    gauss_hermite,  # noqa: F401  (re-exported: gc.meanfield.gauss_hermite)
+    gaussian_expectation,
+    gaussian_rule,
+)
+from gradcourse.quadrature import check_non_negative as _check_non_negative
 
+# gauss_hermite and gaussian_expectation are re-exported from gradcourse.quadrature
+# (documented there).
 __all__ = [
     "DEFAULT_ORDER",
     "FixedPoint",
-    "gauss_hermite",
-    "gaussian_expectation",
     "variance_map",
     "variance_trajectory",
     "fixed_point",
@@ -74,7 +81,7 @@ __all__ = [
     "critical_sigma_w2",
 ]
 
-#: Default number of Gauss–Hermite nodes (even, so ReLU's kink falls between nodes).
+#: Default number of quadrature nodes per pair of pieces (64 on each side of 0).
 DEFAULT_ORDER = 128
 # Newton steps that polish the iterated fixed point (quadratic convergence at a simple
 # root, halving at the double root q = 0 of tanh at sigma_w^2 = 1, sigma_b^2 = 0).
@@ -107,6 +114,11 @@ class FixedPoint(NamedTuple):
     depth_scale: Array
 
 
+def _kinks(activation: ActivationSpec) -> tuple[float, ...]:
+    """Break points of a registered activation (0 is always split at)."""
+    return get(activation).kinks if isinstance(activation, str) else ()
+
+
 def _resolve(activation: ActivationSpec) -> tuple[ElementwiseFn, ElementwiseFn]:
     if isinstance(activation, str):
         entry = get(activation)
@@ -121,22 +133,6 @@ def _resolve(activation: ActivationSpec) -> tuple[ElementwiseFn, ElementwiseFn]:
         "activation must be a registry name or a pair (phi, phi_prime) of callables, "
         f"got {activation!r}"
     )
-
-
-def _check_order(order: object) -> int:
-    _checks.positive_int("order", order)
-    if order < 2 or order > 512:  # type: ignore[operator]
-        raise ValueError(f"order must be an integer in [2, 512], got {order!r}")
-    return order  # type: ignore[return-value]
-
-
-def _check_non_negative(name: str, value: ArrayLike) -> None:
-    """Reject negative or non-finite values; skipped for tracers (inside jit/vmap)."""
-    if isinstance(value, jax.core.Tracer):
-        return
-    arr = np.asarray(value, dtype=float)
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
 
 
 def _in_blocks(fn: Callable[..., Any], *args: ArrayLike) -> Any:
@@ -164,79 +160,6 @@ def _in_blocks(fn: Callable[..., Any], *args: ArrayLike) -> Any:
     return jax.tree.map(
         lambda *b: jnp.asarray(np.concatenate(b)[:size].reshape(shape)), *blocks
     )
-
-
-@functools.lru_cache(maxsize=16)
-def _nodes(order: int) -> tuple[np.ndarray, np.ndarray]:
-    x, w = np.polynomial.hermite_e.hermegauss(order)
-    w = w / w.sum()
-    # Drop the outermost nodes whose weights underflow float32 (they would add 0 * inf
-    # = nan when f blows up, e.g. ReLU at q = inf).
-    keep = w > np.finfo(np.float32).tiny
-    return x[keep], w[keep]
-
-
-def gauss_hermite(order: int = DEFAULT_ORDER) -> tuple[Array, Array]:
-    r"""Nodes and weights for expectations over a standard Gaussian.
-
-    .. math::
-
-        \mathbb{E}_{u \sim \mathcal{N}(0, 1)}[f(u)] \approx \sum_{i=1}^{m} w_i f(u_i),
-        \qquad \sum_i w_i = 1,
-
-    exact when :math:`f` is a polynomial of degree below :math:`2m`. These are the
-    probabilists' Hermite nodes, with the weights divided by :math:`\sqrt{2\pi}`.
-
-    Args:
-        order: number of nodes :math:`m`, an integer in [2, 512].
-
-    Returns:
-        ``(nodes, weights)``, each of shape ``(order,)``, float32.
-
-    Raises:
-        ValueError: if ``order`` is out of range.
-
-    Examples:
-        >>> u, w = gauss_hermite(8)
-        >>> round(float(jnp.sum(w * u**2)), 5)
-        1.0
-    """
-    x, w = _nodes(_check_order(order))
-    return jnp.asarray(x, jnp.float32), jnp.asarray(w, jnp.float32)
-
-
-def gaussian_expectation(
-    f: ElementwiseFn, q: ArrayLike, *, order: int = DEFAULT_ORDER
-) -> Array:
-    r""":math:`\mathbb{E}_{z \sim \mathcal{N}(0, q)}[f(z)]` by Gauss–Hermite quadrature.
-
-    .. math::
-
-        \mathbb{E}[f(z)] = \mathbb{E}_{u \sim \mathcal{N}(0,1)}\bigl[f(\sqrt{q}\,u)\bigr]
-        \approx \sum_i w_i\, f(\sqrt{q}\, u_i).
-
-    Args:
-        f: elementwise function.
-        q: variance(s) >= 0, any shape.
-        order: number of quadrature nodes, see :func:`gauss_hermite`.
-
-    Returns:
-        The expectation, with the shape of ``q``.
-
-    Raises:
-        ValueError: if ``f`` is not callable, ``q`` is negative, or ``order`` is out of
-            range.
-
-    Examples:
-        >>> round(float(gaussian_expectation(lambda z: z**4, 2.0)), 4)  # 3 q^2
-        12.0
-    """
-    if not callable(f):
-        raise ValueError(f"f must be callable, got {f!r}")
-    _check_non_negative("q", q)
-    u, w = gauss_hermite(order)
-    z = jnp.sqrt(jnp.asarray(q, jnp.float32))[..., None] * u
-    return jnp.sum(w * f(z), axis=-1)
 
 
 def variance_map(
@@ -278,7 +201,9 @@ def variance_map(
     phi, _ = _resolve(activation)
     _check_non_negative("sigma_w2", sigma_w2)
     _check_non_negative("sigma_b2", sigma_b2)
-    second_moment = gaussian_expectation(lambda z: phi(z) ** 2, q, order=order)
+    second_moment = gaussian_expectation(
+        lambda z: phi(z) ** 2, q, order=order, breakpoints=_kinks(activation)
+    )
     return sigma_w2 * second_moment + sigma_b2
 
 
@@ -465,8 +390,8 @@ def _chi(q: ArrayLike, sigma_w2: ArrayLike, activation: ActivationSpec, order: i
     _, dphi = _resolve(activation)
     # q -> 0+ limit: a kinked phi (ReLU) gets its one-sided slopes, not phi'(0).
     q = jnp.maximum(jnp.asarray(q, jnp.float32), _Q_FLOOR)
-    u, w = gauss_hermite(order)
-    return sigma_w2 * jnp.sum(w * dphi(jnp.sqrt(q)[..., None] * u) ** 2, axis=-1)
+    z, w = gaussian_rule(q, order=order, breakpoints=_kinks(activation))
+    return sigma_w2 * jnp.sum(w * dphi(z) ** 2, axis=-1)
 
 
 def mean_field(

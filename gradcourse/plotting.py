@@ -195,7 +195,11 @@ def activation_timeline(ax: Any, entries: Any) -> Any:
             va="center",
             fontsize=7,
         )
+    # room on the right for the labels, but the axis itself ends at the newest paper
     ax.set_xlim(min(years) - 2, max(years) + 14)
+    ticks = [y for y in range(1980, max(years) + 1, 5) if y >= min(years) - 2]
+    ax.set_xticks(ticks)
+    ax.spines["bottom"].set_bounds(min(years) - 2, max(years))
     ax.set_ylim(-0.8, len(entries) - 0.2)
     ax.set_yticks([])
     ax.grid(False, axis="y")

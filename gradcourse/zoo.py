@@ -40,11 +40,12 @@ import optax
 from jax import Array
 from jax.typing import ArrayLike
 
-from gradcourse import _checks, meanfield
+from gradcourse import _checks
 from gradcourse._linalg import scaled_norm
 from gradcourse.activations import get, tabulate
 from gradcourse.activations import names as registry_names
 from gradcourse.networks import LOSSES, MLP, Dense, Trace
+from gradcourse.quadrature import gaussian_rule
 from gradcourse.train import History, Model, fit
 
 __all__ = [
@@ -387,8 +388,9 @@ def mean_field_prediction(
         q0: the input's mean squared entry :math:`\lVert x \rVert^2 / n_0` >= 0.
         depth: number of layers :math:`L` >= 1.
 
-    The expectations use :func:`gradcourse.meanfield.gauss_hermite`'s nodes, evaluated
-    layer by layer with :func:`gradcourse.activations.tabulate` (the same numbers as
+    The expectations use :func:`gradcourse.quadrature.gaussian_rule`, split at every
+    registered kink (so kinked units carry no quadrature bias), evaluated layer by layer
+    with :func:`gradcourse.activations.tabulate` (the same numbers as
     :func:`gradcourse.meanfield.variance_trajectory` and :func:`gradcourse.meanfield.chi`,
     without one compilation per activation).
 
@@ -404,7 +406,7 @@ def mean_field_prediction(
     names = _names(names)
     q0 = _checks.non_negative("q0", q0)
     _checks.positive_int("depth", depth)
-    z, w = (np.asarray(v, np.float64) for v in meanfield.gauss_hermite())
+    kinks = sorted({k for n in names for k in get(n).kinks})
     g2 = np.array([get(n).gain ** 2 for n in names])
     q, qs, log_chi = (
         g2 * q0,
@@ -412,10 +414,13 @@ def mean_field_prediction(
         np.empty((len(names), depth)),
     )
     for layer in range(depth):  # one compiled call per layer for all activations
-        values, slopes = tabulate(np.sqrt(q)[:, None] * z[None, :], names)
+        z, w = (np.asarray(v, np.float64) for v in gaussian_rule(q, breakpoints=kinks))
+        values, slopes = tabulate(z, names)
         qs[:, layer] = q
-        log_chi[:, layer] = np.log(g2 * (np.asarray(slopes, np.float64) ** 2 @ w))
-        q = g2 * (np.asarray(values, np.float64) ** 2 @ w)
+        log_chi[:, layer] = np.log(
+            g2 * np.sum(np.asarray(slopes, np.float64) ** 2 * w, 1)
+        )
+        q = g2 * np.sum(np.asarray(values, np.float64) ** 2 * w, 1)
     # sum over k > l of log chi(q_k): reversed cumulative sum, less layer l itself
     after = np.cumsum(log_chi[:, ::-1], axis=1)[:, ::-1] - log_chi
     return qs, np.exp(0.5 * after)

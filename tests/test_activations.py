@@ -276,7 +276,10 @@ def test_selu_constants_equal_jax_nn_in_float64():
         jax_alpha = -float(jax.nn.selu(jnp.float64(-1e3))) / jax_scale
     assert scale == pytest.approx(jax_scale, rel=1e-14)
     assert alpha == pytest.approx(jax_alpha, rel=1e-14)
-    assert (act.SELU_ALPHA, act.SELU_SCALE) == (alpha, scale)
+    # the stored constants are the published ones, digit for digit (as jax.nn's)
+    assert act.SELU_ALPHA == 1.6732632423543772848170429916717 == jax_alpha
+    assert act.SELU_SCALE == 1.0507009873554804934193349852946 == jax_scale
+    assert alpha == pytest.approx(act.SELU_ALPHA, rel=1e-15, abs=0)
 
 
 def test_selu_constants_give_zero_mean_unit_variance_under_standard_normal():

@@ -246,9 +246,9 @@ def test_validation(net, key):
         J.gaussian_log_growth(4, 0.0)
     with pytest.raises(ValueError, match="mats must be"):
         J.chain_log_norms(jnp.ones((2, 3, 3)), jnp.ones(4))
-    with pytest.raises(ValueError, match="a must be a square matrix"):
+    with pytest.raises(ValueError, match="a must be a finite square matrix"):
         J.power_norms(jnp.ones((2, 3)), 3)
     with pytest.raises(ValueError, match="k_max must be an integer >= 1"):
         J.power_norms(jnp.eye(2), 0)
-    with pytest.raises(ValueError, match="a must be a square matrix"):
+    with pytest.raises(ValueError, match="a must be a finite square matrix"):
         J.spectral_radius(jnp.ones((2, 3)))

@@ -1,6 +1,8 @@
 """Mean-field variance map and chi: quadrature against closed forms, against a dense
 numerical integral, and chi against gradient ratios measured in wide random networks."""
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -187,3 +189,30 @@ def test_validation():
         MF.critical_sigma_w2(0.0, steps=0)
     with pytest.raises(ValueError, match="low must be a finite number >= 0"):
         MF.critical_sigma_w2(0.0, low=-1.0)
+
+
+def test_chi_of_every_registered_activation_equals_a_dense_integral():
+    # chi(q = 1) at the registry gain, as in the activation zoo's table, against a
+    # 2e6-point trapezoid rule (float64 weights) and, where there is one, a closed form.
+    z = np.linspace(-12.0, 12.0, 2_000_001)
+    density = np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi)
+    names = gc.activations.names()
+    _, slopes = gc.activations.tabulate(jnp.asarray(z, jnp.float32), names)
+    for name, slope in zip(names, np.asarray(slopes, np.float64), strict=True):
+        g2 = gc.activations.get(name).gain ** 2
+        dense = g2 * np.trapezoid(slope**2 * density, z)
+        assert float(MF.chi(1.0, g2, name)) == pytest.approx(dense, abs=1e-4), name
+
+
+def test_chi_closed_forms_for_selu_elu_and_relu():
+    phi_m2 = 0.5 * math.erfc(math.sqrt(2.0))  # Phi(-2)
+    alpha, lam = gc.activations.SELU_ALPHA, gc.activations.SELU_SCALE
+    selu = lam**2 * (0.5 + alpha**2 * math.e**2 * phi_m2)
+    assert selu == pytest.approx(1.0716, abs=1e-4)
+    assert float(MF.chi(1.0, 1.0, "selu")) == pytest.approx(selu, abs=1e-5)
+    g2 = gc.activations.get("elu").gain ** 2
+    elu = g2 * (0.5 + math.e**2 * phi_m2)
+    assert elu == pytest.approx(1.0359, abs=1e-4)
+    assert float(MF.chi(1.0, g2, "elu")) == pytest.approx(elu, abs=1e-5)
+    relu_mean = MF.gaussian_expectation(gc.activations.relu, 1.0)
+    assert float(relu_mean) == pytest.approx(1 / math.sqrt(2 * math.pi), abs=1e-6)

@@ -149,3 +149,18 @@ def test_propagate_selu_moments_converge_from_different_starts(key):
         first = float(np.asarray(got.var)[:, 0].mean())
         if v0 + m0**2 > 2:  # started far away: the first layer was far from 1
             assert abs(first - 1.0) > 0.5
+
+
+def test_selu_map_jacobian_contracts_mean_and_variance():
+    # Klambauer et al. (2017), Theorem 1: spectral norm 0.7877 at omega = 0, tau = 1,
+    # below one on the whole domain omega in [-0.1, 0.1], tau in [0.95, 1.1].
+    jac = gc.moments.selu_map_jacobian()
+    assert float(np.linalg.norm(jac, 2)) == pytest.approx(0.7877, abs=2e-3)
+    assert abs(jac[0, 0]) < 1e-4  # omega = 0: the output mean ignores the input mean
+    for omega in (-0.1, 0.1):
+        for tau in (0.95, 1.1):
+            jac = gc.moments.selu_map_jacobian(omega, tau)
+            assert float(np.linalg.norm(jac, 2)) < 0.9
+            assert jac[0, 0] == pytest.approx(omega * 0.99, abs=0.02)  # d mean / d mu
+    with pytest.raises(ValueError, match="tau"):
+        gc.moments.selu_map_jacobian(0.0, 0.0)
