@@ -161,3 +161,13 @@ def test_glued_values_are_found():
     found = [v for path in CHAPTERS for v in _glued_values(path)]
     assert len(found) > 50
     assert all(isinstance(text, str) for _, _, text in found)
+
+
+def test_wider_tolerance_only_where_claims_are_asserted(chapter):
+    # A cell tagged nbval-rtol-X prints statistics of trained networks that move more than
+    # round-off between machines (CONTRIBUTING.md); it must assert what the prose claims.
+    for i, cell in enumerate(_cells(chapter, "code")):
+        for tag in cell.get("metadata", {}).get("tags", []):
+            if m := re.fullmatch(r"nbval-rtol-(\d+(?:\.\d+)?)", tag):
+                assert float(m.group(1)) <= 0.5, f"code cell {i}: {tag} is not a tolerance"
+                assert "assert " in _src(cell), f"code cell {i}: {tag} without an assert"
