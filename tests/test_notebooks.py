@@ -169,5 +169,6 @@ def test_wider_tolerance_only_where_claims_are_asserted(chapter):
     for i, cell in enumerate(_cells(chapter, "code")):
         for tag in cell.get("metadata", {}).get("tags", []):
             if m := re.fullmatch(r"nbval-rtol-(\d+(?:\.\d+)?)", tag):
-                assert float(m.group(1)) <= 0.5, f"code cell {i}: {tag} is not a tolerance"
-                assert "assert " in _src(cell), f"code cell {i}: {tag} without an assert"
+                where = f"code cell {i}: {tag}"
+                assert float(m.group(1)) <= 0.5, f"{where} is not a tolerance"
+                assert "assert " in _src(cell), f"{where} without an assert"

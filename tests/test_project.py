@@ -98,8 +98,7 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     first_section = "\n## ".join(readme.split("\n## ")[:2])  # title and "Two commands"
     assert "make test" in first_section and "make book" in first_section
-    commands = [
-        ln.split("#")[0].strip() for ln in ci.splitlines() if ln.strip().startswith("make ")
-    ]
+    lines = [ln.split("#")[0].strip() for ln in ci.splitlines()]
+    commands = [ln for ln in lines if ln.startswith("make ")]
     assert commands == ["make test", "make test-portable", "make book"]
     assert "make test-portable" in readme
