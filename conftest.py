@@ -9,6 +9,9 @@ import os
 
 from gradcourse import COMPILE_FAST_XLA_FLAGS  # a constant; importing JAX waits
 
+# nbval compares printed decimal numbers within a tolerance (``--nbval-strict``: exactly).
+pytest_plugins = ["tests.nbval_tolerant"]
+
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 # The chapters' own compile-fast flags (each chapter sets them in its first cell, so the
 # kernels nbval starts get the same ones); unit tests run under them too.

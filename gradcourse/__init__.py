@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ._glue import glue
 from ._setup import COMPILE_FAST_XLA_FLAGS, default_cache_dir, setup
 
 __version__ = "0.1.0"
@@ -41,7 +42,7 @@ _SUBMODULES = (
     "zoo",
 )
 
-__all__ = [*_SUBMODULES, "COMPILE_FAST_XLA_FLAGS", "default_cache_dir", "setup"]
+__all__ = [*_SUBMODULES, "COMPILE_FAST_XLA_FLAGS", "default_cache_dir", "glue", "setup"]
 
 
 def __getattr__(name: str) -> Any:

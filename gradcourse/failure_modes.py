@@ -58,6 +58,7 @@ __all__ = [
     "reproduce",
     "run",
     "run_many",
+    "run_seeds",
 ]
 
 #: Weight initialisers by name, all for ``(out, in)`` weights. ``"standard"`` is the
@@ -447,6 +448,73 @@ def run_many(key: Array, configs: Sequence[Config]) -> tuple[Run, ...]:
         ):
             runs[i] = r
     return tuple(runs)  # type: ignore[arg-type]
+
+
+@functools.partial(jax.jit, static_argnames=("inits", "width", "depth", "seeds"))
+def _init_seeds(
+    key: Array, inits: tuple[str, ...], width: int, depth: int, seeds: int
+) -> tuple[Array, MLP, Array]:
+    """As :func:`_init_group` with ``seeds`` initialisations and minibatch streams: run
+    ``r * seeds + s`` is configuration ``r`` from seed ``s``."""
+    k_data, k_init, k_fit = jax.random.split(key, 3)
+    init_keys, fit_keys = (
+        jax.random.split(k_init, seeds),
+        jax.random.split(k_fit, seeds),
+    )
+    drawn = {name: jax.vmap(lambda k, n=name: init_mlp(k, _DIGITS_FEATURES, width, depth,
+                                                        10, w_init=INITS[n]))(init_keys)
+             for name in dict.fromkeys(inits)}  # fmt: skip
+    mlps = jax.tree.map(lambda *ws: jnp.concatenate(ws), *(drawn[n] for n in inits))
+    return k_data, mlps, jnp.concatenate([fit_keys] * len(inits))
+
+
+def run_seeds(
+    key: Array, configs: Sequence[Config], seeds: int
+) -> tuple[tuple[Run, ...], ...]:
+    r"""Train every configuration from ``seeds`` initialisations, sharing compiled programs.
+
+    A single run's outcome can flip with round-off (diverged or not, which of two wins);
+    several seeds show whether it is a result. Seed ``s`` draws the initial weights and the
+    minibatches from its own keys, the same for every configuration (so configurations
+    with the same initialiser start from the same weights in each seed); all runs share the
+    data split drawn from ``key``. Configurations of one shape and all their seeds train in
+    one :func:`gradcourse.train.fit_seeds` program, as in :func:`run_many`.
+
+    Args:
+        key: PRNG key (split for the data shuffle, the initialisations and the batches).
+        configs: the configurations, at least one.
+        seeds: runs per configuration, at least 1.
+
+    Returns:
+        ``runs[i][s]``: the :class:`Run` of ``configs[i]`` from seed ``s``.
+
+    Raises:
+        ValueError: for an empty ``configs``, an invalid configuration or ``seeds < 1``.
+    """
+    configs = list(configs)
+    seeds = _checks.positive_int("seeds", seeds)
+    if not configs:
+        raise ValueError("configs must hold at least one Config, got none")
+    for config in configs:
+        _validate(config)
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(configs):
+        groups.setdefault((c.depth, c.width, c.steps, c.batch_size), []).append(i)
+    runs: list[tuple[Run, ...]] = [()] * len(configs)
+    data = None
+    for members in groups.values():
+        group = [configs[i] for i in members]
+        inits = tuple(c.init for c in group)
+        k_data, mlps, fit_keys = _init_seeds(
+            key, inits, group[0].width, group[0].depth, seeds
+        )
+        data = digits(k_data) if data is None else data
+        trained = _train_group(
+            [c for c in group for _ in range(seeds)], data, mlps, fit_keys
+        )
+        for j, i in enumerate(members):
+            runs[i] = tuple(trained[j * seeds : (j + 1) * seeds])
+    return tuple(runs)
 
 
 def run(key: Array, config: Config) -> Run:

@@ -15,6 +15,7 @@ from gradcourse.failure_modes import (
     reproduce,
     run,
     run_many,
+    run_seeds,
 )
 
 
@@ -181,3 +182,21 @@ def test_run_many_and_gallery_reject_bad_arguments(key):
         gallery(key, [])
     with pytest.raises(ValueError, match="name"):
         gallery(key, ["stuck_at_ln10", "exploding_everything"])
+
+
+def test_run_seeds_seeds_differ_and_groups_do_not_matter():
+    """Seed s of a configuration is the same run whether trained alone or beside others
+    (of its own shape or another); different seeds start from different weights."""
+    key = jax.random.key(9)
+    tanh = Config("tanh", 3, "glorot", "sgd", 0.1, steps=5, width=8)
+    relu = Config("relu", 3, "he", "sgd", 0.1, steps=5, width=8)
+    deep = Config("tanh", 4, "glorot", "sgd", 0.1, steps=5, width=8)
+    together = run_seeds(key, [tanh, deep, relu], 3)
+    alone = run_seeds(key, [relu], 3)[0]
+    assert [len(rs) for rs in together] == [3, 3, 3]
+    for a, b in zip(alone, together[2], strict=True):
+        np.testing.assert_allclose(a.history.loss, b.history.loss, rtol=1e-6)
+    first = [float(r.history.loss[0]) for r in together[0]]
+    assert len(set(first)) == 3
+    with pytest.raises(ValueError, match="seeds"):
+        run_seeds(key, [tanh], 0)

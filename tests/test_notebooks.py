@@ -133,3 +133,42 @@ def test_first_cells_install_for_colab_and_set_up(chapter):
     assert flags, "the imports cell neither calls gc.setup() nor sets XLA_FLAGS"
     assert flags.group(1) == gradcourse.COMPILE_FAST_XLA_FLAGS
     assert imports.index("XLA_FLAGS") < imports.index("import jax")
+
+
+def _glued_values(path):
+    """(code cell, glue name, stored text) for every glued value in a committed chapter."""
+    for i, cell in enumerate(_cells(path, "code")):
+        for out in cell.get("outputs", []):
+            name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+            if name is None:
+                continue
+            for mime, value in out.get("data", {}).items():
+                if mime.endswith("text/plain"):
+                    yield i, name, "".join(value)
+
+
+def test_no_glued_value_is_nan_or_inf(chapter):
+    from gradcourse._glue import _non_finite
+
+    bad = [f"cell {i}: {name} = {text}" for i, name, text in _glued_values(chapter)
+           if _non_finite(text)]  # fmt: skip
+    assert not bad, "glued values that are not finite numbers:\n" + "\n".join(bad)
+
+
+def test_glued_values_are_found():
+    # myst-nb stores glue as display data with metadata.scrapbook.name and MIME types under
+    # application/papermill.record/: make sure the check above sees them.
+    found = [v for path in CHAPTERS for v in _glued_values(path)]
+    assert len(found) > 50
+    assert all(isinstance(text, str) for _, _, text in found)
+
+
+def test_wider_tolerance_only_where_claims_are_asserted(chapter):
+    # A cell tagged nbval-rtol-X prints statistics of trained networks that move more than
+    # round-off between machines (CONTRIBUTING.md); it must assert what the prose claims.
+    for i, cell in enumerate(_cells(chapter, "code")):
+        for tag in cell.get("metadata", {}).get("tags", []):
+            if m := re.fullmatch(r"nbval-rtol-(\d+(?:\.\d+)?)", tag):
+                where = f"code cell {i}: {tag}"
+                assert float(m.group(1)) <= 0.5, f"{where} is not a tolerance"
+                assert "assert " in _src(cell), f"{where} without an assert"
