@@ -17,6 +17,7 @@ __version__ = "0.1.0"
 # One concept per module; imports only point down (see STYLE.md, "A house that reads well").
 _SUBMODULES = (
     "activations",
+    "autoencoder",
     "clipping",
     "data",
     "experiments",
