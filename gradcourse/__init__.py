@@ -30,6 +30,7 @@ _SUBMODULES = (
     "networks",
     "normalization",
     "optim",
+    "pretraining",
     "plotting",
     "probes",
     "rectifiers",

@@ -79,21 +79,21 @@ def test_pca_reconstruct_equals_scikit_learn(xs):
 
 
 def test_shallow_levels_match_the_deep_layers():
-    levels = [ae.shallow(SMALL, k) for k in range(3)]
+    levels = [gc.pretraining.shallow(SMALL, k) for k in range(3)]
     assert [c.sizes for c in levels] == [(6, 5), (5, 4), (4, 3)]
     assert [c.output for c in levels] == ["sigmoid", "sigmoid", "sigmoid"]
     assert [c.linear_code for c in levels] == [False, False, True]
-    tanh = ae.shallow(dataclasses.replace(SMALL, activation="tanh"), 1)
+    tanh = gc.pretraining.shallow(dataclasses.replace(SMALL, activation="tanh"), 1)
     assert tanh.output == "tanh"
     for bad in (-1, 3, 1.0):
         with pytest.raises(ValueError, match="level"):
-            ae.shallow(SMALL, bad)
+            gc.pretraining.shallow(SMALL, bad)
 
 
 def test_pretrain_transfers_the_layers_trained_one_at_a_time(xs):
     keys = jax.random.split(jax.random.key(7), 2)
     sgd = optax.sgd(0.5)
-    stacked, histories = ae.pretrain(
+    stacked, histories = gc.pretraining.pretrain(
         keys, SMALL, xs, optimizer=sgd, steps=5, batch_size=8
     )
     assert len(histories) == 3 and histories[0].loss.shape == (2, 5)
@@ -101,7 +101,7 @@ def test_pretrain_transfers_the_layers_trained_one_at_a_time(xs):
     for s, key in enumerate(keys):
         inputs = xs
         for level in range(3):
-            small = ae.shallow(SMALL, level)
+            small = gc.pretraining.shallow(SMALL, level)
             k_init, k_fit = jax.random.split(jax.random.fold_in(key, level))
             w, _ = gc.train.fit(
                 k_fit, ae.init(k_init, small), inputs, inputs, model=small,
@@ -121,9 +121,11 @@ def test_pretrain_transfers_the_layers_trained_one_at_a_time(xs):
 
 def test_pretrain_rejects_bad_input(xs):
     with pytest.raises(ValueError, match="keys"):
-        ae.pretrain(jax.random.key(0), SMALL, xs, optimizer=optax.sgd(0.1), steps=1)
+        gc.pretraining.pretrain(
+            jax.random.key(0), SMALL, xs, optimizer=optax.sgd(0.1), steps=1
+        )
     with pytest.raises(ValueError, match="xs"):
-        ae.pretrain(
+        gc.pretraining.pretrain(
             jax.random.split(jax.random.key(0), 2), SMALL, xs[0],
             optimizer=optax.sgd(0.1), steps=1,
         )  # fmt: skip
@@ -186,7 +188,7 @@ def test_variants_equal_each_plain_configuration(xs):
 
 
 def test_rbm_pretrain_unrolls_tied_weights(xs):
-    w = ae.rbm_pretrain(0, SMALL, xs, n_iter=2)
+    w = gc.pretraining.rbm_pretrain(0, SMALL, xs, n_iter=2)
     assert [d.w.shape for d in w.encoder + w.decoder] == [
         (5, 6), (4, 5), (3, 4), (4, 3), (5, 4), (6, 5)
     ]  # fmt: skip
@@ -194,6 +196,8 @@ def test_rbm_pretrain_unrolls_tied_weights(xs):
         np.testing.assert_array_equal(w.decoder[2 - k].w, w.encoder[k].w.T)
     assert SMALL(w, xs)[0].shape == xs.shape
     with pytest.raises(ValueError, match="xs"):
-        ae.rbm_pretrain(0, SMALL, xs * 2, n_iter=1)
+        gc.pretraining.rbm_pretrain(0, SMALL, xs * 2, n_iter=1)
     with pytest.raises(ValueError, match="activation"):
-        ae.rbm_pretrain(0, dataclasses.replace(SMALL, activation="tanh"), xs)
+        gc.pretraining.rbm_pretrain(
+            0, dataclasses.replace(SMALL, activation="tanh"), xs
+        )

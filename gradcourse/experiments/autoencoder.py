@@ -21,10 +21,20 @@ import optax
 from jax import Array
 
 from gradcourse import autoencoder as ae
-from gradcourse import train
+from gradcourse import pretraining, train
 from gradcourse.data import Split
 
-__all__ = ["METHODS", "Runs", "Study", "adam_aside", "baselines", "compare"]
+__all__ = [
+    "ADAM_METHODS",
+    "METHODS",
+    "Runs",
+    "Study",
+    "adam_aside",
+    "baselines",
+    "compare",
+    "reconstructions",
+    "summary",
+]
 
 #: The SGD methods of :func:`compare`: (label, activation, normalize, initialisation).
 METHODS = (
@@ -33,7 +43,6 @@ METHODS = (
     ("sigmoid, pre-trained", "sigmoid", False, "pretrained"),
     ("tanh, Xavier", "tanh", False, "xavier"),
     ("ReLU, He", "relu", False, "he"),
-    ("sigmoid + layer norm, Xavier", "sigmoid", True, "xavier"),
 )
 
 #: The runs of :func:`adam_aside`: (label, initialisation), sigmoid throughout.
@@ -56,13 +65,13 @@ class Study:
     """
 
     sizes: tuple[int, ...] = (64, 48, 32, 24, 16, 8)
-    seeds: int = 5
-    steps: int = 800
-    pretrain_steps: int = 400
-    batch_size: int = 128
+    seeds: int = 4
+    steps: int = 1500
+    pretrain_steps: int = 500
+    batch_size: int = 64
     learning_rate: float = 0.1
     momentum: float = 0.9
-    adam_learning_rate: float = 1e-3
+    adam_learning_rate: float = 3e-3
     tiny: float = 0.01
 
     @property
@@ -183,7 +192,7 @@ def compare(key: Array, data: Split, study: Study = Study()) -> Runs:
     sgd = _optimizer("sgd", study.learning_rate, study.momentum)
     k_init, k_pre, k_fit = jax.random.split(key, 3)
     seeds = jax.random.split(k_init, study.seeds)
-    pre, _ = ae.pretrain(
+    pre, _ = pretraining.pretrain(
         jax.random.split(k_pre, study.seeds),
         config,
         data.x_train,
@@ -222,3 +231,19 @@ def adam_aside(key: Array, data: Split, study: Study = Study()) -> Runs:
     keys = jax.random.split(seeds[0], n)
     final, history, errors = _train(keys, params, data, model, study, adam)
     return _runs([m[0] for m in ADAM_METHODS], final, history, errors, model)
+
+
+def reconstructions(runs: Runs, xs: Array, seed: int = 0) -> np.ndarray:
+    """``(methods, n, 64)`` reconstructions of ``xs`` by each method's run ``seed``."""
+    seeds = runs.test_error.shape[1]
+    pick = np.arange(len(runs.labels)) * seeds + seed
+    params = jax.tree.map(lambda a: a[pick], runs.params)
+    return np.asarray(jax.vmap(lambda p: runs.model(p, xs)[0])(params))
+
+
+def summary(runs: Runs) -> dict[str, tuple[float, float, float]]:
+    """``{method: (median, min, max)}`` of the test reconstruction error over seeds."""
+    return {
+        label: (float(np.median(e)), float(e.min()), float(e.max()))
+        for label, e in zip(runs.labels, runs.test_error, strict=True)
+    }
