@@ -201,3 +201,52 @@ def test_rbm_pretrain_unrolls_tied_weights(xs):
         gc.pretraining.rbm_pretrain(
             0, dataclasses.replace(SMALL, activation="tanh"), xs
         )
+
+
+@pytest.fixture(scope="module")
+def case_study():
+    """The chapter's experiments on other keys (the chapter uses jax.random.key(0))."""
+    exp = gc.experiments.autoencoder
+    data = gc.data.digits(jax.random.key(11), scale="unit")
+    study = exp.Study()
+    base = exp.baselines(data, study.sizes[-1])
+    runs = exp.compare(jax.random.key(12), data, study)
+    adam = exp.adam_aside(jax.random.key(13), data, study)
+    return base, runs, adam
+
+
+def test_case_study_claims_hold_on_other_seeds(case_study):
+    base, runs, adam = case_study
+    err = dict(zip(runs.labels, runs.test_error, strict=True))
+    ratio = {
+        m: np.median(gc.probes.layer_ratio(p))
+        for m, p in zip(runs.labels, runs.profile, strict=True)
+    }
+    assert base["PCA"] < 0.5 * base["mean image"]
+    # The failure: both sigmoid starts end at the mean image, with vanishing profiles.
+    for m in ["sigmoid, tiny weights", "sigmoid, Xavier"]:
+        assert np.abs(err[m] - base["mean image"]).max() < 0.02 * base["mean image"]
+    assert ratio["sigmoid, Xavier"] < 1e-4 and ratio["sigmoid, tiny weights"] < 1e-12
+    # Pre-training escapes, with a flat profile, and beats PCA on every seed.
+    assert err["sigmoid, pre-trained"].max() < 0.9 * base["PCA"]
+    assert ratio["sigmoid, pre-trained"] > 1e3 * ratio["sigmoid, Xavier"]
+    # tanh + Xavier beats PCA on every seed and ReLU's median.
+    assert err["tanh, Xavier"].max() < base["PCA"]
+    assert np.median(err["tanh, Xavier"]) < np.median(err["ReLU, He"])
+    assert err["ReLU, He"].min() < 0.5 * base["mean image"]
+    # Adam: partly rescues Xavier, not tiny weights.
+    a_err = dict(zip(adam.labels, adam.test_error, strict=True))
+    xav, tiny = a_err["Adam, sigmoid, Xavier"], a_err["Adam, sigmoid, tiny"]
+    assert xav.max() < 0.9 * base["mean image"] and xav.min() > base["PCA"]
+    assert np.abs(tiny - base["mean image"]).max() < 0.02 * base["mean image"]
+
+
+def test_case_study_reconstructions_and_summary(case_study):
+    _, runs, _ = case_study
+    xs = gc.data.digits(jax.random.key(11), scale="unit").x_test[:4]
+    images = gc.experiments.autoencoder.reconstructions(runs, xs, seed=1)
+    assert images.shape == (len(runs.labels), 4, 64)
+    assert ((images >= 0) & (images <= 1)).all()
+    table = gc.experiments.autoencoder.summary(runs)
+    med, lo, hi = table["tanh, Xavier"]
+    assert lo <= med <= hi

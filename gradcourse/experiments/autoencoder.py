@@ -65,7 +65,7 @@ class Study:
     """
 
     sizes: tuple[int, ...] = (64, 48, 32, 24, 16, 8)
-    seeds: int = 4
+    seeds: int = 3
     steps: int = 1500
     pretrain_steps: int = 500
     batch_size: int = 64
@@ -183,11 +183,9 @@ def compare(key: Array, data: Split, study: Study = Study()) -> Runs:
         The :class:`Runs`, in the order of :data:`METHODS`.
     """
     config = study.config
+    kinds = list(dict.fromkeys((a, n) for _, a, n, _ in METHODS))  # unique, in order
     model = ae.Variants(
-        tuple(
-            dataclasses.replace(config, activation=a, normalize=n)
-            for _, a, n, _ in METHODS
-        )
+        tuple(dataclasses.replace(config, activation=a, normalize=n) for a, n in kinds)
     )
     sgd = _optimizer("sgd", study.learning_rate, study.momentum)
     k_init, k_pre, k_fit = jax.random.split(key, 3)
@@ -207,7 +205,8 @@ def compare(key: Array, data: Split, study: Study = Study()) -> Runs:
         else:
             w_init = _initializer(init, study)
             weights.append(jax.vmap(lambda k, f=w_init: ae.init(k, config, f))(seeds))
-    tags = jnp.repeat(jnp.eye(len(METHODS)), study.seeds, axis=0)
+    tags = jnp.stack([model.tag(kinds.index((a, n))) for _, a, n, _ in METHODS])
+    tags = jnp.repeat(tags, study.seeds, axis=0)
     params = ae.Tagged(jax.tree.map(lambda *a: jnp.concatenate(a), *weights), tags)
     keys = jax.random.split(k_fit, len(METHODS) * study.seeds)
     final, history, errors = _train(keys, params, data, model, study, sgd)
