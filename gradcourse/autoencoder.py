@@ -55,6 +55,7 @@ __all__ = [
     "forward",
     "grad_norms",
     "init",
+    "init_seeds",
     "layer_norms",
     "pca_reconstruct",
     "reconstruction_error",
@@ -281,6 +282,15 @@ def init(key: Array, config: Autoencoder, w_init: Initializer | None = None) -> 
     )
     half = len(layers) // 2
     return Weights(layers[:half], layers[half:])
+
+
+@functools.partial(jax.jit, static_argnames=("config", "w_init"))
+def init_seeds(
+    keys: Array, config: Autoencoder, w_init: Initializer | None = None
+) -> Weights:
+    """:func:`init` for each of ``keys`` (shape ``(seeds,)``), as one compiled program;
+    every leaf gets a leading seed axis. ``w_init`` must be hashable (it is static)."""
+    return jax.vmap(lambda k: init(k, config, w_init))(keys)
 
 
 def reconstruction_error(xs: ArrayLike, reconstructions: ArrayLike) -> Array:

@@ -34,7 +34,7 @@ from gradcourse.autoencoder import (
     Initializer,
     Weights,
     forward,
-    init,
+    init_seeds,
     layer_norms,
 )
 from gradcourse.networks import Dense
@@ -79,6 +79,21 @@ def _codes(config: Autoencoder, weights: Weights, xs: Array) -> Array:
     return trace.post[:, 0, : config.sizes[1]]
 
 
+@jax.jit
+def _level_keys(keys: Array, level: int | Array) -> tuple[Array, Array]:
+    pair = jax.vmap(lambda k: jax.random.split(jax.random.fold_in(k, level)))(keys)
+    return pair[:, 0], pair[:, 1]
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _next_inputs(config: Autoencoder, params: Weights, inputs: Array) -> Array:
+    """Each run's codes of its own level: the next level's inputs, ``(seeds, n, n_k)``."""
+    in_axis = None if inputs.ndim == 2 else 0
+    return jax.vmap(functools.partial(_codes, config), in_axes=(0, in_axis))(
+        params, inputs
+    )
+
+
 def pretrain(
     keys: Array,
     config: Autoencoder,
@@ -118,12 +133,8 @@ def pretrain(
     inputs, levels, histories = xs, [], []
     for level in range(len(config.sizes) - 1):
         small = shallow(config, level)
-        split = jax.vmap(
-            lambda k, lv=level: jax.random.split(jax.random.fold_in(k, lv))
-        )
-        pair = split(keys)
-        k_init, k_fit = pair[:, 0], pair[:, 1]
-        params = jax.vmap(lambda k, c=small: init(k, c, w_init))(k_init)
+        k_init, k_fit = _level_keys(keys, level)
+        params = init_seeds(k_init, small, w_init)
         params, history = fit_seeds(
             k_fit,
             params,
@@ -136,10 +147,7 @@ def pretrain(
             kind="mse",
             layer_norms=layer_norms,
         )
-        in_axis = None if inputs.ndim == 2 else 0
-        inputs = jax.vmap(functools.partial(_codes, small), in_axes=(0, in_axis))(
-            params, inputs
-        )
+        inputs = _next_inputs(small, params, inputs)
         levels.append(params)
         histories.append(history)
     return stack(levels), tuple(histories)

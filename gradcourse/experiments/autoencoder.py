@@ -113,9 +113,11 @@ def baselines(data: Split, code_size: int) -> dict[str, float]:
     }
 
 
-def _initializer(name: str, study: Study) -> ae.Initializer:
+@functools.cache
+def _initializer(name: str, tiny: float) -> ae.Initializer:
+    # Cached: the same initialiser object, so gradcourse.autoencoder.init_seeds compiles once.
     inits = {
-        "tiny": jax.nn.initializers.normal(study.tiny),
+        "tiny": jax.nn.initializers.normal(tiny),
         "xavier": jax.nn.initializers.glorot_normal(in_axis=-1, out_axis=-2),
         "he": jax.nn.initializers.he_normal(in_axis=-1, out_axis=-2),
     }
@@ -152,10 +154,29 @@ def _train(
         kind="mse",
         layer_norms=ae.tagged_layer_norms,
     )
-    errors = jax.vmap(
-        lambda p: ae.reconstruction_error(data.x_test, model(p, data.x_test)[0])
-    )(final)
+    errors = _errors(model, final, data.x_test)
     return final, history, errors
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _errors(model: ae.Variants, params: ae.Tagged, xs: Array) -> Array:
+    return jax.vmap(lambda p: ae.reconstruction_error(xs, model(p, xs)[0]))(params)
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _reconstruct(
+    model: ae.Variants, params: ae.Tagged, pick: Array, xs: Array
+) -> Array:
+    chosen = jax.tree.map(lambda a: a[pick], params)
+    return jax.vmap(lambda p: model(p, xs)[0])(chosen)
+
+
+def _stack(weights: list[ae.Weights], tags: np.ndarray) -> ae.Tagged:
+    # Host-side concatenation (NumPy): no XLA program per leaf shape.
+    leaves = jax.tree.map(
+        lambda *a: np.concatenate([np.asarray(x) for x in a]), *weights
+    )
+    return ae.Tagged(leaves, tags.astype(np.float32))
 
 
 def _runs(labels, final, history, errors, model) -> Runs:
@@ -203,11 +224,10 @@ def compare(key: Array, data: Split, study: Study = Study()) -> Runs:
         if init == "pretrained":
             weights.append(pre)
         else:
-            w_init = _initializer(init, study)
-            weights.append(jax.vmap(lambda k, f=w_init: ae.init(k, config, f))(seeds))
-    tags = jnp.stack([model.tag(kinds.index((a, n))) for _, a, n, _ in METHODS])
-    tags = jnp.repeat(tags, study.seeds, axis=0)
-    params = ae.Tagged(jax.tree.map(lambda *a: jnp.concatenate(a), *weights), tags)
+            w_init = _initializer(init, study.tiny)
+            weights.append(ae.init_seeds(seeds, config, w_init))
+    tags = np.eye(len(kinds))[[kinds.index((a, n)) for _, a, n, _ in METHODS]]
+    params = _stack(weights, np.repeat(tags, study.seeds, axis=0))
     keys = jax.random.split(k_fit, len(METHODS) * study.seeds)
     final, history, errors = _train(keys, params, data, model, study, sgd)
     return _runs([m[0] for m in METHODS], final, history, errors, model)
@@ -220,12 +240,10 @@ def adam_aside(key: Array, data: Split, study: Study = Study()) -> Runs:
     config = study.config
     model = ae.Variants((config,))
     seeds = jax.random.split(key, study.seeds + 1)
-    inits = [_initializer(i, study) for _, i in ADAM_METHODS]
-    weights = [jax.vmap(lambda k, f=f: ae.init(k, config, f))(seeds[1:]) for f in inits]
+    inits = [_initializer(i, study.tiny) for _, i in ADAM_METHODS]
+    weights = [ae.init_seeds(seeds[1:], config, f) for f in inits]
     n = len(ADAM_METHODS) * study.seeds
-    params = ae.Tagged(
-        jax.tree.map(lambda *a: jnp.concatenate(a), *weights), jnp.ones((n, 1))
-    )
+    params = _stack(weights, np.ones((n, 1)))
     adam = _optimizer("adam", study.adam_learning_rate, 0.0)
     keys = jax.random.split(seeds[0], n)
     final, history, errors = _train(keys, params, data, model, study, adam)
@@ -236,8 +254,7 @@ def reconstructions(runs: Runs, xs: Array, seed: int = 0) -> np.ndarray:
     """``(methods, n, 64)`` reconstructions of ``xs`` by each method's run ``seed``."""
     seeds = runs.test_error.shape[1]
     pick = np.arange(len(runs.labels)) * seeds + seed
-    params = jax.tree.map(lambda a: a[pick], runs.params)
-    return np.asarray(jax.vmap(lambda p: runs.model(p, xs)[0])(params))
+    return np.asarray(_reconstruct(runs.model, runs.params, pick, xs))
 
 
 def summary(runs: Runs) -> dict[str, tuple[float, float, float]]:
