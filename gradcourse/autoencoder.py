@@ -196,7 +196,7 @@ class Tagged(NamedTuple):
     Attributes:
         weights: the :class:`Weights`.
         variant: one-hot ``(len(variants),)`` float vector choosing one of
-            :attr:`Variants.variants`; :class:`Variants` stops its gradient, so optimisers
+            ``variants``; :class:`Variants` stops its gradient, so optimisers
             that map a zero gradient to a zero step leave it unchanged.
     """
 

@@ -119,8 +119,9 @@ def pretrain(
         w_init: initialiser of each level's weights (default Glorot normal).
 
     Returns:
-        ``(weights, histories)``: the stacked :class:`Weights` with a leading seed axis,
-        and each level's :class:`gradcourse.train.History`.
+        ``(weights, histories)``: the stacked
+        :class:`~gradcourse.autoencoder.Weights` with a leading seed axis, and each
+        level's :class:`gradcourse.train.History`.
 
     References:
         Bengio, Lamblin, Popovici & Larochelle, `Greedy layer-wise training of deep
@@ -182,7 +183,7 @@ def rbm_pretrain(
         n_iter, learning_rate, batch_size: ``BernoulliRBM``'s, for every level.
 
     Returns:
-        The unrolled :class:`Weights` (no seed axis).
+        The unrolled :class:`~gradcourse.autoencoder.Weights` (no seed axis).
 
     Raises:
         ValueError: if ``xs`` leaves [0, 1] or ``config.activation`` is not sigmoid.

@@ -195,7 +195,7 @@ def _runs(labels, final, history, errors, model) -> Runs:
 def compare(key: Array, data: Split, study: Study = Study()) -> Runs:
     """Train every SGD method of :data:`METHODS` on ``study.seeds`` seeds.
 
-    The pre-trained method first runs :func:`gradcourse.autoencoder.pretrain` (shallow
+    The pre-trained method first runs :func:`gradcourse.pretraining.pretrain` (shallow
     sigmoid autoencoders, same SGD, ``study.pretrain_steps`` each) and then fine-tunes
     the stacked network; all methods then train for ``study.steps`` SGD steps in one
     :func:`gradcourse.train.fit_seeds` call.
