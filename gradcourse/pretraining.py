@@ -125,7 +125,7 @@ def pretrain(
 
     References:
         Bengio, Lamblin, Popovici & Larochelle, `Greedy layer-wise training of deep
-        networks <https://papers.nips.cc/paper/3048>`_, 2007.
+        networks <https://papers.nips.cc/paper/3048>`__, 2007.
     """
     keys = jnp.asarray(keys)
     _checks.ndim("keys", keys, 1)

@@ -59,7 +59,8 @@ class Study:
         steps: fine-tuning / training steps of every method.
         pretrain_steps: steps of each level's shallow autoencoder.
         batch_size: examples per step.
-        learning_rate, momentum: SGD with momentum (every method of :func:`compare`).
+        learning_rate: SGD's step size (every method of :func:`compare`).
+        momentum: SGD's momentum.
         adam_learning_rate: Adam's step size in :func:`adam_aside`.
         tiny: standard deviation of the "small random weights".
     """
