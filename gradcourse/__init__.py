@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 # One concept per module; imports only point down (see STYLE.md, "A house that reads well").
 _SUBMODULES = (
     "activations",
+    "autoencoder",
     "clipping",
     "data",
     "experiments",
@@ -33,6 +34,7 @@ _SUBMODULES = (
     "networks",
     "normalization",
     "optim",
+    "pretraining",
     "plotting",
     "probes",
     "recurrent",

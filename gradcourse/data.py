@@ -55,16 +55,21 @@ def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     return table[:, :-1].astype(np.float32), table[:, -1].astype(np.int32)
 
 
-def digits(key: Array, test_fraction: float = 0.25) -> Split:
+def digits(
+    key: Array, test_fraction: float = 0.25, *, scale: str = "standardize"
+) -> Split:
     """The bundled 8x8 digits, shuffled with ``key``, standardised with train statistics.
 
-    Each of the 64 pixel features is centred and scaled by the training set's mean and
-    standard deviation (constant pixels keep scale 1), so a well-initialised network sees
-    inputs of unit variance.
+    With ``scale="standardize"`` each of the 64 pixel features is centred and scaled by
+    the training set's mean and standard deviation (constant pixels keep scale 1), so a
+    well-initialised network sees inputs of unit variance. With ``scale="unit"`` the
+    pixel intensities 0..16 are divided by 16 into [0, 1], what an autoencoder with a
+    sigmoid output reconstructs.
 
     Args:
         key: PRNG key for the shuffle.
         test_fraction: share of examples held out, in (0, 1).
+        scale: ``"standardize"`` or ``"unit"``.
 
     Returns:
         A :class:`Split` with 64 features and labels 0..9.
@@ -75,13 +80,17 @@ def digits(key: Array, test_fraction: float = 0.25) -> Split:
         ((1348, 64), (449, 64))
     """
     _checks.in_range("test_fraction", test_fraction, 0.0, 1.0, closed="neither")
+    _checks.one_of("scale", scale, ("standardize", "unit"))
     x, y = load_digits_arrays()
     order = np.asarray(jax.random.permutation(key, x.shape[0]))
     x, y = x[order], y[order]
     n_test = int(round(test_fraction * x.shape[0]))
     x_train, x_test = x[n_test:], x[:n_test]
-    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
-    std = np.where(std > 0, std, 1.0)
+    if scale == "unit":
+        mean, std = np.float32(0.0), np.float32(16.0)
+    else:
+        mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+        std = np.where(std > 0, std, 1.0)
     return Split(
         jnp.asarray((x_train - mean) / std),
         jnp.asarray(y[n_test:]),

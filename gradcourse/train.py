@@ -225,7 +225,7 @@ def fit(
     """
     run = _prepare(xs, ys, steps, batch_size, kind, on_nonfinite)
     runner = _runner(
-        model, optimizer, kind, run.batch, steps, layer_norms, record, False
+        model, optimizer, kind, run.batch, steps, layer_norms, record, None
     )
     final, out = runner(params, run.xs, run.ys, key)
     history = History(*out, None)
@@ -263,7 +263,10 @@ def fit_seeds(
     Args:
         keys: ``(seeds,)`` PRNG keys for the minibatch draws.
         params: initial parameters whose leaves have a leading axis of length ``seeds``.
-        xs, ys, model, optimizer, steps, batch_size, kind, layer_norms, record: as in
+        xs, ys: as in :func:`fit`, shared by every run; or, with one more leading axis of
+            length ``seeds`` (``xs`` of shape ``(seeds, n, features)``), one data set per
+            run (e.g. the codes that each run's own lower layers produce).
+        model, optimizer, steps, batch_size, kind, layer_norms, record: as in
             :func:`fit`, for one run.
         on_nonfinite: ``"raise"`` raises :class:`NonFiniteError` for the first seed that
             produced NaN/Inf; ``"return"`` returns with ``History.nonfinite`` set per seed.
@@ -296,11 +299,32 @@ def fit_seeds(
             f"params leaves must have a leading seed axis of length {seeds} "
             f"(len(keys)), got leading shapes {sorted(leading)}"
         )
-    run = _prepare(xs, ys, steps, batch_size, kind, on_nonfinite)
-    runner = _runner(
-        model, optimizer, kind, run.batch, steps, layer_norms, record, True
+    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
+    per_run = xs.ndim == 3
+    if per_run and (xs.shape[0] != seeds or ys.shape[:1] != (seeds,)):
+        raise ValueError(
+            f"xs and ys with one data set per run need a leading axis of length "
+            f"{seeds} (len(keys)), got shapes {xs.shape} and {ys.shape}"
+        )
+    run = _prepare(
+        xs[0] if per_run else xs,
+        ys[0] if per_run else ys,
+        steps,
+        batch_size,
+        kind,
+        on_nonfinite,
     )
-    final, out = runner(params, run.xs, run.ys, keys)
+    runner = _runner(
+        model,
+        optimizer,
+        kind,
+        run.batch,
+        steps,
+        layer_norms,
+        record,
+        "per_run" if per_run else "shared",
+    )
+    final, out = runner(params, xs, ys, keys)
     history = History(*out, None)
     host = jax.device_get(
         (history.loss, history.grad_norms, history.finite_activations)
@@ -352,11 +376,11 @@ def _runner(
     steps: int,
     layer_norms: Callable[[Any], Array],
     record: Callable[[Any, Any, Any, Trace], Any] | None,
-    seeds: bool,
+    seeds: str | None,
 ) -> Callable[..., tuple[Any, tuple]]:
-    """The jitted training loop for one configuration (``vmap``-ped over runs when
-    ``seeds``), cached so that repeated calls with the same model and optimizer objects
-    compile once."""
+    """The jitted training loop for one configuration, cached so that repeated calls
+    with the same model and optimizer objects compile once. ``seeds``: None for one
+    run; ``"shared"`` or ``"per_run"`` data for runs ``vmap``-ped together."""
     loss_of = LOSSES[kind]
 
     def step(carry: tuple[Any, Any], k: Array, xs: Array, ys: Array) -> tuple:
@@ -389,7 +413,10 @@ def _runner(
         (p, _), out = jax.lax.scan(body, (p, optimizer.init(p)), keys)
         return p, out
 
-    return jax.jit(jax.vmap(run, in_axes=(0, None, None, 0)) if seeds else run)
+    if seeds is None:
+        return jax.jit(run)
+    data_axis = 0 if seeds == "per_run" else None
+    return jax.jit(jax.vmap(run, in_axes=(0, data_axis, data_axis, 0)))
 
 
 def accuracy(params: Any, xs: ArrayLike, ys: ArrayLike, model: Model) -> float:

@@ -21,6 +21,16 @@ def test_digits_rejects_bad_fraction(key):
         gc.data.digits(key, test_fraction=1.0)
 
 
+def test_digits_unit_scale_is_pixels_over_16(key):
+    unit, std = gc.data.digits(key, scale="unit"), gc.data.digits(key)
+    images, _ = gc.data.load_digits_arrays()
+    assert float(unit.x_train.min()) == 0.0 and float(unit.x_train.max()) == 1.0
+    np.testing.assert_array_equal(unit.y_test, std.y_test)
+    assert np.isin(np.asarray(unit.x_test) * 16, np.unique(images)).all()
+    with pytest.raises(ValueError, match="scale must be one of"):
+        gc.data.digits(key, scale="minmax")
+
+
 def test_gaussian_classification(key):
     xs, ys = gc.data.gaussian_classification(key, 500, 8, 4)
     assert xs.shape == (500, 8) and set(np.unique(ys)) == {0, 1, 2, 3}

@@ -195,6 +195,25 @@ def test_fit_seeds_equals_fit_run_by_run(key):
         )
 
 
+def test_fit_seeds_with_one_data_set_per_run_equals_fit_on_each(key):
+    keys = jax.random.split(key, 3)
+    data = [gc.data.gaussian_classification(k, 32, 4, 2) for k in keys]
+    xs = jnp.stack([x for x, _ in data])
+    ys = jnp.stack([y for _, y in data])
+    params = jax.vmap(lambda k: gc.networks.init_mlp(k, 4, 6, 3, 2))(keys)
+    kw = dict(model=gc.train.mlp_model("tanh"), optimizer=optax.sgd(0.1), steps=10)
+    final, hist = gc.train.fit_seeds(keys, params, xs, ys, batch_size=8, **kw)
+    for s in range(3):
+        p_s = jax.tree.map(lambda a, s=s: a[s], params)
+        f_s, h_s = gc.train.fit(keys[s], p_s, xs[s], ys[s], batch_size=8, **kw)
+        np.testing.assert_allclose(hist.loss[s], h_s.loss, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(final.first.w[s], f_s.first.w, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="one data set per run"):
+        gc.train.fit_seeds(keys, params, xs[:2], ys[:2], **kw)
+    with pytest.raises(ValueError, match="one data set per run"):
+        gc.train.fit_seeds(keys, params, xs, ys[0], **kw)
+
+
 def test_fit_seeds_reports_the_failing_seed(key):
     xs, ys = gc.data.gaussian_classification(key, 16, 4, 2)
     keys = jax.random.split(key, 3)
