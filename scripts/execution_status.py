@@ -141,7 +141,7 @@ class ExecutionStatusTransform(SphinxPostTransform):
                 _chapter_rows(self.env, here),
             )
             chapters["ids"] = ["execution-status-chapters"]
-            environment = _table(["", "version"], _environment_rows())
+            environment = _table(["Environment", "Version"], _environment_rows())
             environment["ids"] = ["execution-status-environment"]
             node.replace_self([chapters, environment])
 
