@@ -12,11 +12,13 @@ export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONHASHSEED := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup book test unit execute chapter-times serve clean bench student
+.PHONY: help setup book test test-browser unit execute chapter-times serve clean bench student
 
 help:
 	@echo "make book     build the HTML book into _build/html (executes every chapter)"
 	@echo "make test     unit tests, doctests, lint and nbval --nbval on every notebook"
+	@echo "              (and the site tests, when _build/html and Chromium are there)"
+	@echo "make test-browser  test the built book in Chromium, offline (after make book)"
 	@echo "make serve    serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make execute  re-execute book/*.ipynb in place (after changing a chapter)"
 	@echo "make student  build the student edition (no solutions) into _build/student"
@@ -50,6 +52,15 @@ student: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+# The built site in a real browser with no network (tests/site): Debian's Chromium driven by
+# Playwright. Tests _build/html as it is; `make book` builds it. Nothing is skipped here.
+test-browser: setup
+	@test -f _build/html/index.html || \
+	  { echo "make test-browser: no book in _build/html; run 'make book' first" >&2; exit 1; }
+	GRADCOURSE_SITE_TESTS=required $(BIN)/python -m pytest tests/site \
+	  -o addopts="-p no:cacheprovider" --durations=5
+	@echo "Screenshots and axe results: $(CURDIR)/_build/site-report/"
 
 unit: setup
 	$(BIN)/python -m pytest tests gradcourse
