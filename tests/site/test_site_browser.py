@@ -67,6 +67,10 @@ _MATH_STATE = """() => {
   };
 }"""
 
+_TWO_FRAMES = (
+    "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+)
+
 _IMAGES = """() => [...(document.querySelector('main') || document.body).querySelectorAll('img')]
   .map(i => ({src: i.getAttribute('src'), ok: i.complete && i.naturalWidth > 0}))"""
 
@@ -110,6 +114,7 @@ def _visit(offline, site_url: str, name: str) -> PageReport:
     # Open every solution, so that axe checks them too.
     for title in page.locator("div.solution.dropdown > .admonition-title").all():
         title.click()
+    page.evaluate(_TWO_FRAMES)  # let the page's observers see the opened solutions
     # What the page itself requested; axe's own stylesheet fetches come after (axe-core
     # resolves theme.css's @import "../basic.css" against the site root: a 404 of its own).
     report.external, report.errors = (
