@@ -93,8 +93,8 @@ def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 (pytest's
         )
     if _skipped:
         terminalreporter.write_line(
-            "  They test _build/html, which `make test` does not build: run `make book`, "
-            "then `make test-browser` (or `make test` again)."
+            "  They need a built book and Chromium, and `make test` builds neither: "
+            "run `make book`, then `make test-browser` (or `make test` again)."
         )
     if _ran and (SITE / "searchindex.js").is_file():  # written anew by every build
         age = (time.time() - (SITE / "searchindex.js").stat().st_mtime) / 60
