@@ -12,7 +12,7 @@ export OPENBLAS_NUM_THREADS ?= 1
 export PYTHONHASHSEED := 0
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup book test test-portable test-strict unit execute chapter-times serve clean \
+.PHONY: help setup book test test-portable test-strict test-browser unit execute chapter-times serve clean \
 	bench student grade
 
 # The portability check: JAX compiled with full optimisation instead of the chapters'
@@ -23,10 +23,12 @@ PORTABLE_ENV := XLA_FLAGS=--xla_backend_optimization_level=3 OPENBLAS_CORETYPE=N
 help:
 	@echo "make book     build the HTML book into _build/html (executes every chapter)"
 	@echo "make test     unit tests, doctests, lint and nbval on every notebook (numbers"
-	@echo "              within the tolerance of tests/nbval_tolerant.py)"
+	@echo "              within the tolerance of tests/nbval_tolerant.py; and the site tests,"
+	@echo "              when _build/html and Chromium are there)"
 	@echo "make test-portable  nbval on every notebook with JAX and OpenBLAS computing"
 	@echo "              differently (as on another CPU): outputs must hold within the tolerance"
 	@echo "make test-strict    make test with exact nbval (on the machine that commits outputs)"
+	@echo "make test-browser  test the built book in Chromium, offline (after make book)"
 	@echo "make serve    serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make execute  re-execute book/*.ipynb in place (after changing a chapter)"
 	@echo "make student  student notebooks and site without solutions, in _build/student"
@@ -80,6 +82,15 @@ test-portable: setup
 test-strict: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest --nbval-strict
+
+# The built site in a real browser with no network (tests/site): Debian's Chromium driven by
+# Playwright. Tests _build/html as it is; `make book` builds it. Nothing is skipped here.
+test-browser: setup
+	@test -f _build/html/index.html || \
+	  { echo "make test-browser: no book in _build/html; run 'make book' first" >&2; exit 1; }
+	GRADCOURSE_SITE_TESTS=required $(BIN)/python -m pytest tests/site \
+	  -o addopts="-p no:cacheprovider" --durations=5
+	@echo "Screenshots and axe results: $(CURDIR)/_build/site-report/"
 
 unit: setup
 	$(BIN)/python -m pytest tests gradcourse

@@ -71,7 +71,10 @@ def test_book_config_keeps_non_chapters_out_and_buttons_on():
     assert config["execute"]["raise_on_error"] is True
     assert config["sphinx"]["recursive_update"] is True
     assert config["repository"]["path_to_book"] == ""
-    assert config["launch_buttons"]["colab_url"] and config["launch_buttons"]["binderhub_url"]
+    assert (
+        config["launch_buttons"]["colab_url"]
+        and config["launch_buttons"]["binderhub_url"]
+    )
     for ext in ("sphinx_exercise", "sphinx_proof"):
         assert ext in config["sphinx"]["extra_extensions"]
     # Listing MyST extensions replaces the defaults: keep the ones the chapters use.
@@ -100,7 +103,75 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in first_section and "make book" in first_section
     lines = [ln.split("#")[0].strip() for ln in ci.splitlines()]
     commands = [ln for ln in lines if ln.startswith("make ")]
-    assert commands[:3] == ["make test", "make test-portable", "make book"]
+    assert commands[:4] == [
+        "make test",
+        "make test-portable",
+        "make book",
+        "make test-browser",
+    ]
     assert "make test-portable" in readme
     # Then the student edition and the leak test over it (issue 16).
-    assert "make student" in commands[3:] and "tests/test_leaks.py" in ci
+    assert "make student" in commands[4:] and "tests/test_leaks.py" in ci
+
+
+def _project_files():
+    """Every file of the repository (tracked or new, not ignored), as paths."""
+    import subprocess
+
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.decode()
+    return [
+        ROOT / name for name in listed.split("\0") if name and (ROOT / name).is_file()
+    ]
+
+
+def test_repository_address_is_written_only_in_config():
+    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    owner_name = repo["url"].rstrip("/").split("github.com/")[1]  # "owner/name"
+    assert repo["branch"] and re.fullmatch(r"[\w.-]+/[\w.-]+", owner_name)
+    spelled = [
+        str(path.relative_to(ROOT))
+        for path in _project_files()
+        if owner_name.lower() in path.read_text(errors="ignore").lower()
+    ]
+    assert spelled == ["_config.yml"]
+
+
+def test_every_chapter_has_the_scripts_colab_cell():
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location(
+        "add_colab_cell", ROOT / "scripts" / "add_colab_cell.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    expected = script.colab_source()
+    assert f'"gradcourse=={_pyproject()["project"]["version"]}"' in expected
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        first = next(c for c in cells if c["cell_type"] == "code")
+        assert "".join(first["source"]) == expected, (
+            f"{path.name}: run add_colab_cell.py"
+        )
+
+
+def test_publish_workflow_runs_ci_and_deploys_the_book():
+    workflow = yaml.safe_load(
+        (ROOT / ".github" / "workflows" / "publish.yml").read_text()
+    )
+    build = workflow["jobs"]["build"]
+    runs = "\n".join(step.get("run", "") for step in build["steps"])
+    assert "bash .ci/run" in runs
+    uploads = [
+        s for s in build["steps"] if "upload-pages-artifact" in s.get("uses", "")
+    ]
+    assert uploads and uploads[0]["with"]["path"] == "_site"
+    assert "cp -r _build/html _site" in runs
+    deploy = workflow["jobs"]["deploy"]
+    assert deploy["needs"] == "build"
+    assert any("deploy-pages" in s.get("uses", "") for s in deploy["steps"])
