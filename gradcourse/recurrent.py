@@ -204,7 +204,8 @@ def init(
     n, m, g = cell.hidden, cell.inputs, _GATES[cell.kind]
     kw, ku = jax.random.split(key)
     w_init = recurrent_initializer(scheme.recurrent, scheme.gain)
-    w = jnp.stack([w_init(k, (n, n)) for k in jax.random.split(kw, g)])
+    # One draw site for all gates (vmapped over their keys; the same numbers as a loop).
+    w = jax.vmap(lambda k: w_init(k, (n, n)))(jax.random.split(kw, g))
     u = initializers.lecun_normal(scheme.input_gain)(ku, (g * n, m)).reshape(g, n, m)
     b = jnp.zeros((g, n))
     if cell.kind == "lstm":

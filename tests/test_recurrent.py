@@ -267,3 +267,26 @@ def test_time_grid_and_memory_sweep_shapes(key):
         exp.memory_sweep(
             key, models, (6,), seeds=1, steps=1, length=6, optimizer=optax.adam(1e-2)
         )
+
+
+def test_memory_sweep_trains_models_of_one_cell_together(key):
+    lstm = rec.Cell("lstm", hidden=4, inputs=8)
+    models = (
+        exp.Model("b0", lstm, rec.RecurrentInit(forget_bias=0.0)),
+        exp.Model("gru", rec.Cell("gru", hidden=4, inputs=8)),
+        exp.Model("b2", lstm, rec.RecurrentInit(forget_bias=2.0)),
+    )
+    sweep = exp.memory_sweep(
+        key, models, (2, 5), seeds=3, steps=2, length=6, optimizer=optax.adam(1e-2)
+    )
+    assert sweep.accuracy.shape == (3, 2, 3)
+    b0, b2 = sweep.initial[0].cell, sweep.initial[2].cell
+    assert b0.w.shape == (2, 3, 4, 4, 4)  # (lags, seeds, gates, n, n): its own slice
+    # Same keys, so the same weights; only the forget bias (gate 1) differs.
+    assert jnp.array_equal(b0.w, b2.w) and jnp.array_equal(b0.u, b2.u)
+    assert jnp.all(b0.b[:, :, 1] == 0.0) and jnp.all(b2.b[:, :, 1] == 2.0)
+    # Each model's initial parameters are init_classifier's for its keys.
+    keys = jax.random.split(jax.random.split(key, 3)[2], (2, 3))
+    ref = exp.init_classifier(keys[1, 2], lstm, 4, models[2].scheme)
+    assert jnp.array_equal(sweep.initial[2].cell.w[1, 2], ref.cell.w)
+    assert not jnp.array_equal(sweep.final[0].cell.b, sweep.final[2].cell.b)

@@ -315,32 +315,30 @@ def memory_sweep(
     """Train every model on :func:`recall_task` for every lag and seed, and test it.
 
     All lags share one sequence ``length`` (the cue arrives ``lag`` steps before the end),
-    so each model is one compiled program over ``(lags, seeds)`` (:func:`fit_grid`).
-    The data, the seeds' keys and the minibatches are the same for every model.
+    and models with the same cell differ only in their initial parameters, so each cell
+    is one compiled program: its models' parameters are stacked along the seed axis and
+    trained together by :func:`fit_grid` over ``(lags, models * seeds)``. The data, the
+    seeds' keys and the minibatches are the same for every model.
     """
     for lag in lags:
         if not 1 <= lag < length:
             raise ValueError(f"lags must lie in [1, length - 1], got {lags!r}")
     k_train, k_test, k_fit = jax.random.split(key, 3)
-
-    def stack(k: Array, n: int) -> Sequences:
-        sets = [recall_task(jax.random.fold_in(k, lag), n, lag, length) for lag in lags]
-        return Sequences(*(jnp.stack(a) for a in zip(*sets, strict=True)))
-
-    data, test = stack(k_train, n_train), stack(k_test, n_test)
+    data = _recall_stack(k_train, n_train, tuple(lags), length)
+    test = _recall_stack(k_test, n_test, tuple(lags), length)
     keys = jax.random.split(k_fit, (len(lags), seeds))
-    accs, finals, inits = [], [], []
+    inputs = data.xs.shape[-1] // length
     for m in models:
-        inputs = data.xs.shape[-1] // length
         if m.cell.inputs != inputs:
             raise ValueError(f"model {m.name!r} needs cell.inputs = {inputs}")
-        make = jax.vmap(
-            jax.vmap(lambda k, m=m: init_classifier(k, m.cell, 4, m.scheme))
-        )
-        params = make(keys)
-        model = SequenceClassifier(m.cell)
+    results: dict[int, tuple[Array, Classifier, Classifier]] = {}
+    for cell in dict.fromkeys(m.cell for m in models):
+        group = [i for i, m in enumerate(models) if m.cell == cell]
+        schemes = tuple(models[i].scheme for i in group)
+        params = _init_grid(keys, cell, schemes)  # (lags, len(group) * seeds)
+        model = SequenceClassifier(cell)
         final, _ = fit_grid(
-            keys,
+            jnp.concatenate([keys] * len(group), axis=1),
             params,
             data,
             model=model,
@@ -348,7 +346,32 @@ def memory_sweep(
             steps=steps,
             batch_size=batch_size,
         )
-        accs.append(grid_accuracy(model, final, test))
-        finals.append(final)
-        inits.append(params)
-    return MemorySweep(jnp.stack(accs), tuple(finals), tuple(inits), test)
+        acc = grid_accuracy(model, final, test)
+        for j, i in enumerate(group):
+            part = functools.partial(_seed_slice, j * seeds, (j + 1) * seeds)
+            results[i] = (part(acc), *map(part, (final, params)))
+    accs, finals, inits = zip(*(results[i] for i in range(len(models))), strict=True)
+    return MemorySweep(jnp.stack(accs), finals, inits, test)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2, 3))
+def _recall_stack(key: Array, n: int, lags: tuple[int, ...], length: int) -> Sequences:
+    """:func:`recall_task` for each lag (key folded with the lag), stacked: ``(lags, n, ...)``."""
+    sets = [recall_task(jax.random.fold_in(key, lag), n, lag, length) for lag in lags]
+    return Sequences(*(jnp.stack(a) for a in zip(*sets, strict=True)))
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _init_grid(
+    keys: Array, cell: recurrent.Cell, schemes: tuple[recurrent.RecurrentInit, ...]
+) -> Classifier:
+    """Initial parameters for each scheme and key, concatenated along the seed axis."""
+    grids = [
+        jax.vmap(jax.vmap(lambda k, s=s: init_classifier(k, cell, 4, s)))(keys)
+        for s in schemes
+    ]
+    return jax.tree.map(lambda *a: jnp.concatenate(a, axis=1), *grids)
+
+
+def _seed_slice(start: int, stop: int, tree: Any) -> Any:
+    return jax.tree.map(lambda a: a[:, start:stop], tree)
