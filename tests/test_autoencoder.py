@@ -100,11 +100,15 @@ def test_pretrain_transfers_the_layers_trained_one_at_a_time(xs):
     # Redo the greedy procedure by hand, one level and one seed at a time.
     for s, key in enumerate(keys):
         inputs = xs
+        k_init, k_fit = jax.random.split(key)
+        deep = ae.init(k_init, SMALL)
         for level in range(3):
             small = gc.pretraining.shallow(SMALL, level)
-            k_init, k_fit = jax.random.split(jax.random.fold_in(key, level))
+            start = gc.pretraining.level_start(deep, level)
+            assert start.encoder[0] is deep.encoder[level]
+            assert start.decoder[0] is deep.decoder[2 - level]
             w, _ = gc.train.fit(
-                k_fit, ae.init(k_init, small), inputs, inputs, model=small,
+                jax.random.fold_in(k_fit, level), start, inputs, inputs, model=small,
                 optimizer=sgd, steps=5, batch_size=8, kind="mse",
                 layer_norms=ae.layer_norms,
             )  # fmt: skip

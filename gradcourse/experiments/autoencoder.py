@@ -23,6 +23,7 @@ from jax import Array
 from gradcourse import autoencoder as ae
 from gradcourse import pretraining, train
 from gradcourse.data import Split
+from gradcourse.networks import Dense
 
 __all__ = [
     "ADAM_METHODS",
@@ -114,15 +115,28 @@ def baselines(data: Split, code_size: int) -> dict[str, float]:
     }
 
 
-@functools.cache
-def _initializer(name: str, tiny: float) -> ae.Initializer:
-    # Cached: the same initialiser object, so gradcourse.autoencoder.init_seeds compiles once.
-    inits = {
-        "tiny": jax.nn.initializers.normal(tiny),
-        "xavier": jax.nn.initializers.glorot_normal(in_axis=-1, out_axis=-2),
-        "he": jax.nn.initializers.he_normal(in_axis=-1, out_axis=-2),
-    }
-    return inits[name]
+#: Standard normal weights; :func:`_starts` scales them per layer on the host, so every
+#: initialisation of every method shares one compiled draw.
+_STANDARD = jax.nn.initializers.normal(1.0)
+
+
+def _starts(keys: Array, config: ae.Autoencoder, name: str, tiny: float) -> ae.Weights:
+    r"""``init_seeds`` with zero-mean normal weights of standard deviation ``tiny``
+    ("tiny"), :math:`\sqrt{2/(n_{in} + n_{out})}` ("xavier", Glorot) or
+    :math:`\sqrt{2/n_{in}}` ("he"), per layer. The methods of one call of
+    :func:`compare` share their keys: the same directions at different scales."""
+    std = {
+        "tiny": lambda n_out, n_in: tiny,
+        "xavier": lambda n_out, n_in: (2 / (n_in + n_out)) ** 0.5,
+        "he": lambda n_out, n_in: (2 / n_in) ** 0.5,
+    }[name]
+    z = ae.init_seeds(keys, config, _STANDARD)
+
+    def scale(d: Dense) -> Dense:
+        w = np.asarray(d.w)
+        return Dense(w * np.float32(std(*w.shape[1:])), np.asarray(d.b))
+
+    return ae.Weights(*(tuple(map(scale, half)) for half in z))
 
 
 @functools.cache
@@ -220,13 +234,10 @@ def compare(key: Array, data: Split, study: Study = Study()) -> Runs:
         steps=study.pretrain_steps,
         batch_size=study.batch_size,
     )
-    weights = []
-    for _, _, _, init in METHODS:
-        if init == "pretrained":
-            weights.append(pre)
-        else:
-            w_init = _initializer(init, study.tiny)
-            weights.append(ae.init_seeds(seeds, config, w_init))
+    weights = [
+        pre if init == "pretrained" else _starts(seeds, config, init, study.tiny)
+        for _, _, _, init in METHODS
+    ]
     tags = np.eye(len(kinds))[[kinds.index((a, n)) for _, a, n, _ in METHODS]]
     params = _stack(weights, np.repeat(tags, study.seeds, axis=0))
     keys = jax.random.split(k_fit, len(METHODS) * study.seeds)
@@ -241,8 +252,7 @@ def adam_aside(key: Array, data: Split, study: Study = Study()) -> Runs:
     config = study.config
     model = ae.Variants((config,))
     seeds = jax.random.split(key, study.seeds + 1)
-    inits = [_initializer(i, study.tiny) for _, i in ADAM_METHODS]
-    weights = [ae.init_seeds(seeds[1:], config, f) for f in inits]
+    weights = [_starts(seeds[1:], config, i, study.tiny) for _, i in ADAM_METHODS]
     n = len(ADAM_METHODS) * study.seeds
     params = _stack(weights, np.ones((n, 1)))
     adam = _optimizer("adam", study.adam_learning_rate, 0.0)
