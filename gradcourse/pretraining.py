@@ -116,6 +116,7 @@ def pretrain(
     steps: int,
     batch_size: int = 128,
     w_init: Initializer | None = None,
+    starts: Weights | None = None,
 ) -> tuple[Weights, tuple[History, ...]]:
     r"""Greedy layer-wise pre-training with shallow autoencoders, one set per key.
 
@@ -133,6 +134,8 @@ def pretrain(
         optimizer, steps, batch_size: for every level's :func:`gradcourse.train.fit_seeds`.
         w_init: initialiser of the levels' weights (default Glorot normal), drawn once
             for the deep network and cut into levels with :func:`level_start`.
+        starts: deep initial weights with a leading seed axis to cut the levels'
+            starts from instead (then ``w_init`` is unused).
 
     Returns:
         ``(weights, histories)``: the stacked
@@ -148,7 +151,8 @@ def pretrain(
     xs = jnp.asarray(xs)
     _checks.ndim("xs", xs, 2)
     k_init, k_fit = _split_keys(keys)
-    starts = init_seeds(k_init, config, w_init)  # every level's start, one program
+    if starts is None:
+        starts = init_seeds(k_init, config, w_init)  # every level's start, one program
     inputs, levels, histories = xs, [], []
     for level in range(len(config.sizes) - 1):
         small = shallow(config, level)

@@ -232,11 +232,11 @@ def test_case_study_claims_hold_on_other_seeds(case_study):
         assert np.abs(err[m] - base["mean image"]).max() < 0.02 * base["mean image"]
     assert ratio["sigmoid, Xavier"] < 1e-4 and ratio["sigmoid, tiny weights"] < 1e-12
     # Pre-training escapes, with a flat profile, and beats PCA on every seed.
-    assert err["sigmoid, pre-trained"].max() < 0.9 * base["PCA"]
+    assert err["sigmoid, pre-trained"].max() < 0.95 * base["PCA"]
     assert ratio["sigmoid, pre-trained"] > 1e3 * ratio["sigmoid, Xavier"]
     # tanh + Xavier beats PCA on every seed and ReLU's median.
     assert err["tanh, Xavier"].max() < base["PCA"]
-    assert np.median(err["tanh, Xavier"]) < np.median(err["ReLU, He"])
+    assert np.median(err["tanh, Xavier"]) < 0.9 * np.median(err["ReLU, He"])
     assert err["ReLU, He"].min() < 0.5 * base["mean image"]
     # Adam: partly rescues Xavier, not tiny weights.
     a_err = dict(zip(adam.labels, adam.test_error, strict=True))

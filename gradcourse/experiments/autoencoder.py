@@ -115,28 +115,38 @@ def baselines(data: Split, code_size: int) -> dict[str, float]:
     }
 
 
-#: Standard normal weights; :func:`_starts` scales them per layer on the host, so every
-#: initialisation of every method shares one compiled draw.
-_STANDARD = jax.nn.initializers.normal(1.0)
+@functools.partial(jax.jit, static_argnums=1)
+def _normal(keys: Array, size: int) -> Array:
+    # One draw site for every layer (each draw site is a compile of its own).
+    return jax.vmap(lambda k: jax.random.normal(k, (size,)))(keys)
 
 
 def _starts(keys: Array, config: ae.Autoencoder, name: str, tiny: float) -> ae.Weights:
-    r"""``init_seeds`` with zero-mean normal weights of standard deviation ``tiny``
-    ("tiny"), :math:`\sqrt{2/(n_{in} + n_{out})}` ("xavier", Glorot) or
-    :math:`\sqrt{2/n_{in}}` ("he"), per layer. The methods of one call of
-    :func:`compare` share their keys: the same directions at different scales."""
+    r"""Initial weights with a leading seed axis: zero-mean normal with standard
+    deviation ``tiny`` ("tiny"), :math:`\sqrt{2/(n_{in} + n_{out})}` ("xavier", Glorot)
+    or :math:`\sqrt{2/n_{in}}` ("he") per layer, zero biases. One compiled draw of
+    standard normals per seed, cut into layers and scaled on the host; the methods of
+    one call of :func:`compare` share their keys, so they start from the same
+    directions at different scales."""
     std = {
         "tiny": lambda n_out, n_in: tiny,
         "xavier": lambda n_out, n_in: (2 / (n_in + n_out)) ** 0.5,
         "he": lambda n_out, n_in: (2 / n_in) ** 0.5,
     }[name]
-    z = ae.init_seeds(keys, config, _STANDARD)
-
-    def scale(d: Dense) -> Dense:
-        w = np.asarray(d.w)
-        return Dense(w * np.float32(std(*w.shape[1:])), np.asarray(d.b))
-
-    return ae.Weights(*(tuple(map(scale, half)) for half in z))
+    sizes = config.sizes
+    shapes = [(sizes[k + 1], sizes[k]) for k in range(len(sizes) - 1)]
+    shapes += [(n_in, n_out) for n_out, n_in in reversed(shapes)]
+    z = np.asarray(_normal(keys, sum(a * b for a, b in shapes)))
+    ends = np.cumsum([a * b for a, b in shapes])
+    layers = [
+        Dense(
+            (block.reshape(-1, *shape) * np.float32(std(*shape))).astype(np.float32),
+            np.zeros((len(z), shape[0]), np.float32),
+        )
+        for block, shape in zip(np.split(z, ends[:-1], axis=1), shapes, strict=True)
+    ]
+    half = len(layers) // 2
+    return ae.Weights(tuple(layers[:half]), tuple(layers[half:]))
 
 
 @functools.cache
@@ -211,7 +221,8 @@ def compare(key: Array, data: Split, study: Study = Study()) -> Runs:
     """Train every SGD method of :data:`METHODS` on ``study.seeds`` seeds.
 
     The pre-trained method first runs :func:`gradcourse.pretraining.pretrain` (shallow
-    sigmoid autoencoders, same SGD, ``study.pretrain_steps`` each) and then fine-tunes
+    sigmoid autoencoders, same SGD, ``study.pretrain_steps`` each, each level starting
+    from the Xavier method's initial weights of its layers) and then fine-tunes
     the stacked network; all methods then train for ``study.steps`` SGD steps in one
     :func:`gradcourse.train.fit_seeds` call.
 
@@ -233,6 +244,7 @@ def compare(key: Array, data: Split, study: Study = Study()) -> Runs:
         optimizer=sgd,
         steps=study.pretrain_steps,
         batch_size=study.batch_size,
+        starts=_starts(seeds, config, "xavier", study.tiny),
     )
     weights = [
         pre if init == "pretrained" else _starts(seeds, config, init, study.tiny)
