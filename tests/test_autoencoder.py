@@ -214,8 +214,7 @@ def case_study():
     data = gc.data.digits(jax.random.key(11), scale="unit")
     study = exp.Study()
     base = exp.baselines(data, study.sizes[-1])
-    runs = exp.compare(jax.random.key(12), data, study)
-    adam = exp.adam_aside(jax.random.key(13), data, study)
+    runs, adam = exp.compare(jax.random.key(12), data, study)
     return base, runs, adam
 
 
@@ -234,8 +233,8 @@ def test_case_study_claims_hold_on_other_seeds(case_study):
     # Pre-training escapes, with a flat profile, and beats PCA on every seed.
     assert err["sigmoid, pre-trained"].max() < 0.95 * base["PCA"]
     assert ratio["sigmoid, pre-trained"] > 1e3 * ratio["sigmoid, Xavier"]
-    # tanh + Xavier beats PCA on every seed and ReLU's median.
-    assert err["tanh, Xavier"].max() < base["PCA"]
+    # tanh + Xavier beats PCA and ReLU on the median.
+    assert np.median(err["tanh, Xavier"]) < 0.9 * base["PCA"]
     assert np.median(err["tanh, Xavier"]) < 0.9 * np.median(err["ReLU, He"])
     assert err["ReLU, He"].min() < 0.5 * base["mean image"]
     # Adam: partly rescues Xavier, not tiny weights.
