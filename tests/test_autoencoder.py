@@ -253,3 +253,31 @@ def test_case_study_reconstructions_and_summary(case_study):
     table = gc.experiments.autoencoder.summary(runs)
     med, lo, hi = table["tanh, Xavier"]
     assert lo <= med <= hi
+
+
+def test_sgd_or_adam_flag_picks_exactly_one_optimiser(xs):
+    exp = gc.experiments.autoencoder
+    model = ae.Variants((SMALL,))
+    keys = jax.random.split(jax.random.key(4), 2)
+    w = ae.init_seeds(keys, SMALL)
+    tagged = ae.Tagged(w, jnp.ones((2, 1)))
+    both = exp._Run(tagged, jnp.array([0.0, 1.0]))
+    run = dict(steps=4, batch_size=8, kind="mse")
+    final, _ = gc.train.fit_seeds(
+        keys, both, xs, xs, model=exp._RunModel(model),
+        optimizer=exp._sgd_or_adam(0.1, 0.9, 0.01), layer_norms=exp._run_layer_norms,
+        **run,
+    )  # fmt: skip
+    for s, opt in enumerate([optax.sgd(0.1, momentum=0.9), optax.adam(0.01)]):
+        one = jax.tree.map(lambda a, s=s: a[s], w)
+        alone, _ = gc.train.fit(
+            keys[s], one, xs, xs, model=SMALL, optimizer=opt,
+            layer_norms=ae.layer_norms, **run,
+        )  # fmt: skip
+        for a, b in zip(
+            jax.tree.leaves(alone),
+            jax.tree.leaves(jax.tree.map(lambda a, s=s: a[s], final.tagged.weights)),
+            strict=True,
+        ):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+    np.testing.assert_array_equal(final.adam, both.adam)
