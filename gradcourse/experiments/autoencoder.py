@@ -181,7 +181,7 @@ def _sgd_or_adam(
 
     Both optimisers' states follow the gradients of every run (neither depends on the
     parameters) and the flag picks the update applied, so each run is exactly an SGD or
-    an Adam run; the flag's own gradient is zero, and so is both updates of it.
+    an Adam run; the flag's own gradient is zero, so neither update changes it.
     """
     sgd = optax.sgd(learning_rate, momentum=momentum)
     adam = optax.adam(adam_learning_rate)
