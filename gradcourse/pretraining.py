@@ -40,7 +40,7 @@ from gradcourse.autoencoder import (
 from gradcourse.networks import Dense
 from gradcourse.train import History, fit_seeds
 
-__all__ = ["pretrain", "rbm_pretrain", "shallow", "stack"]
+__all__ = ["level_start", "pretrain", "rbm_pretrain", "shallow", "stack"]
 
 
 def shallow(config: Autoencoder, level: int) -> Autoencoder:
@@ -80,9 +80,22 @@ def _codes(config: Autoencoder, weights: Weights, xs: Array) -> Array:
 
 
 @jax.jit
-def _level_keys(keys: Array, level: int | Array) -> tuple[Array, Array]:
-    pair = jax.vmap(lambda k: jax.random.split(jax.random.fold_in(k, level)))(keys)
+def _split_keys(keys: Array) -> tuple[Array, Array]:
+    pair = jax.vmap(jax.random.split)(keys)
     return pair[:, 0], pair[:, 1]
+
+
+@jax.jit
+def _level_keys(keys: Array, level: int | Array) -> Array:
+    return jax.vmap(lambda k: jax.random.fold_in(k, level))(keys)
+
+
+def level_start(deep: Weights, level: int) -> Weights:
+    """The starting weights of :func:`shallow` level k cut out of ``deep``, weights drawn
+    for the whole deep network: its encoder layer k and its mirror decoder layer (the
+    same shapes, so the same fan-in and fan-out). Leaves may carry a leading seed axis.
+    """
+    return Weights((deep.encoder[level],), (deep.decoder[-1 - level],))
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -103,10 +116,13 @@ def pretrain(
     steps: int,
     batch_size: int = 128,
     w_init: Initializer | None = None,
+    starts: Weights | None = None,
 ) -> tuple[Weights, tuple[History, ...]]:
     r"""Greedy layer-wise pre-training with shallow autoencoders, one set per key.
 
     Level k trains :func:`shallow` ``(config, k)`` with :func:`gradcourse.train.fit_seeds`
+    (minibatch key ``fold_in(k_fit, k)`` of ``k_init, k_fit = split(key)``, start
+    :func:`level_start` of ``init(k_init, config, w_init)``)
     on the codes that level k - 1's trained encoder gives for ``xs`` (level 0 on ``xs``
     itself), minimising the squared reconstruction error; :func:`stack` then unrolls the
     levels into ``config``'s deep autoencoder, ready to be fine-tuned.
@@ -116,7 +132,10 @@ def pretrain(
         config: the deep architecture.
         xs: training inputs ``(n, n_0)``.
         optimizer, steps, batch_size: for every level's :func:`gradcourse.train.fit_seeds`.
-        w_init: initialiser of each level's weights (default Glorot normal).
+        w_init: initialiser of the levels' weights (default Glorot normal), drawn once
+            for the deep network and cut into levels with :func:`level_start`.
+        starts: deep initial weights with a leading seed axis to cut the levels'
+            starts from instead (then ``w_init`` is unused).
 
     Returns:
         ``(weights, histories)``: the stacked
@@ -131,14 +150,15 @@ def pretrain(
     _checks.ndim("keys", keys, 1)
     xs = jnp.asarray(xs)
     _checks.ndim("xs", xs, 2)
+    k_init, k_fit = _split_keys(keys)
+    if starts is None:
+        starts = init_seeds(k_init, config, w_init)  # every level's start, one program
     inputs, levels, histories = xs, [], []
     for level in range(len(config.sizes) - 1):
         small = shallow(config, level)
-        k_init, k_fit = _level_keys(keys, level)
-        params = init_seeds(k_init, small, w_init)
         params, history = fit_seeds(
-            k_fit,
-            params,
+            _level_keys(k_fit, level),
+            level_start(starts, level),
             inputs,
             inputs,
             model=small,

@@ -100,11 +100,15 @@ def test_pretrain_transfers_the_layers_trained_one_at_a_time(xs):
     # Redo the greedy procedure by hand, one level and one seed at a time.
     for s, key in enumerate(keys):
         inputs = xs
+        k_init, k_fit = jax.random.split(key)
+        deep = ae.init(k_init, SMALL)
         for level in range(3):
             small = gc.pretraining.shallow(SMALL, level)
-            k_init, k_fit = jax.random.split(jax.random.fold_in(key, level))
+            start = gc.pretraining.level_start(deep, level)
+            assert start.encoder[0] is deep.encoder[level]
+            assert start.decoder[0] is deep.decoder[2 - level]
             w, _ = gc.train.fit(
-                k_fit, ae.init(k_init, small), inputs, inputs, model=small,
+                jax.random.fold_in(k_fit, level), start, inputs, inputs, model=small,
                 optimizer=sgd, steps=5, batch_size=8, kind="mse",
                 layer_norms=ae.layer_norms,
             )  # fmt: skip
@@ -210,8 +214,7 @@ def case_study():
     data = gc.data.digits(jax.random.key(11), scale="unit")
     study = exp.Study()
     base = exp.baselines(data, study.sizes[-1])
-    runs = exp.compare(jax.random.key(12), data, study)
-    adam = exp.adam_aside(jax.random.key(13), data, study)
+    runs, adam = exp.compare(jax.random.key(12), data, study)
     return base, runs, adam
 
 
@@ -228,11 +231,11 @@ def test_case_study_claims_hold_on_other_seeds(case_study):
         assert np.abs(err[m] - base["mean image"]).max() < 0.02 * base["mean image"]
     assert ratio["sigmoid, Xavier"] < 1e-4 and ratio["sigmoid, tiny weights"] < 1e-12
     # Pre-training escapes, with a flat profile, and beats PCA on every seed.
-    assert err["sigmoid, pre-trained"].max() < 0.9 * base["PCA"]
+    assert err["sigmoid, pre-trained"].max() < 0.95 * base["PCA"]
     assert ratio["sigmoid, pre-trained"] > 1e3 * ratio["sigmoid, Xavier"]
-    # tanh + Xavier beats PCA on every seed and ReLU's median.
-    assert err["tanh, Xavier"].max() < base["PCA"]
-    assert np.median(err["tanh, Xavier"]) < np.median(err["ReLU, He"])
+    # tanh + Xavier beats PCA and ReLU on the median.
+    assert np.median(err["tanh, Xavier"]) < 0.9 * base["PCA"]
+    assert np.median(err["tanh, Xavier"]) < 0.9 * np.median(err["ReLU, He"])
     assert err["ReLU, He"].min() < 0.5 * base["mean image"]
     # Adam: partly rescues Xavier, not tiny weights.
     a_err = dict(zip(adam.labels, adam.test_error, strict=True))
@@ -250,3 +253,31 @@ def test_case_study_reconstructions_and_summary(case_study):
     table = gc.experiments.autoencoder.summary(runs)
     med, lo, hi = table["tanh, Xavier"]
     assert lo <= med <= hi
+
+
+def test_sgd_or_adam_flag_picks_exactly_one_optimiser(xs):
+    exp = gc.experiments.autoencoder
+    model = ae.Variants((SMALL,))
+    keys = jax.random.split(jax.random.key(4), 2)
+    w = ae.init_seeds(keys, SMALL)
+    tagged = ae.Tagged(w, jnp.ones((2, 1)))
+    both = exp._Run(tagged, jnp.array([0.0, 1.0]))
+    run = dict(steps=4, batch_size=8, kind="mse")
+    final, _ = gc.train.fit_seeds(
+        keys, both, xs, xs, model=exp._RunModel(model),
+        optimizer=exp._sgd_or_adam(0.1, 0.9, 0.01), layer_norms=exp._run_layer_norms,
+        **run,
+    )  # fmt: skip
+    for s, opt in enumerate([optax.sgd(0.1, momentum=0.9), optax.adam(0.01)]):
+        one = jax.tree.map(lambda a, s=s: a[s], w)
+        alone, _ = gc.train.fit(
+            keys[s], one, xs, xs, model=SMALL, optimizer=opt,
+            layer_norms=ae.layer_norms, **run,
+        )  # fmt: skip
+        for a, b in zip(
+            jax.tree.leaves(alone),
+            jax.tree.leaves(jax.tree.map(lambda a, s=s: a[s], final.tagged.weights)),
+            strict=True,
+        ):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+    np.testing.assert_array_equal(final.adam, both.adam)

@@ -4,8 +4,8 @@ Every method trains the same deep autoencoder (:class:`Study` ``.sizes`` and its
 the bundled digits scaled to [0, 1], for the same number of steps, on several seeds. Runs
 that share an optimiser share one compiled loop: :func:`compare` trains every SGD method
 (the activation and normalisation travel as data, :class:`gradcourse.autoencoder.Variants`)
-in one :func:`gradcourse.train.fit_seeds` call, and :func:`adam_aside` the Adam runs in
-another.
+and the Adam runs of the aside in one :func:`gradcourse.train.fit_seeds` call: each run
+applies the SGD or the Adam update, chosen by a flag that travels with its parameters.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from jax import Array
 from gradcourse import autoencoder as ae
 from gradcourse import pretraining, train
 from gradcourse.data import Split
+from gradcourse.networks import Dense, Trace
 
 __all__ = [
     "ADAM_METHODS",
     "METHODS",
     "Runs",
     "Study",
-    "adam_aside",
     "baselines",
     "compare",
     "reconstructions",
@@ -45,7 +45,7 @@ METHODS = (
     ("ReLU, He", "relu", False, "he"),
 )
 
-#: The runs of :func:`adam_aside`: (label, initialisation), sigmoid throughout.
+#: The Adam runs of :func:`compare`: (label, initialisation), sigmoid throughout.
 ADAM_METHODS = (("Adam, sigmoid, Xavier", "xavier"), ("Adam, sigmoid, tiny", "tiny"))
 
 
@@ -61,7 +61,7 @@ class Study:
         batch_size: examples per step.
         learning_rate: SGD's step size (every method of :func:`compare`).
         momentum: SGD's momentum.
-        adam_learning_rate: Adam's step size in :func:`adam_aside`.
+        adam_learning_rate: Adam's step size (:data:`ADAM_METHODS`).
         tiny: standard deviation of the "small random weights".
     """
 
@@ -114,49 +114,89 @@ def baselines(data: Split, code_size: int) -> dict[str, float]:
     }
 
 
-@functools.cache
-def _initializer(name: str, tiny: float) -> ae.Initializer:
-    # Cached: the same initialiser object, so gradcourse.autoencoder.init_seeds compiles once.
-    inits = {
-        "tiny": jax.nn.initializers.normal(tiny),
-        "xavier": jax.nn.initializers.glorot_normal(in_axis=-1, out_axis=-2),
-        "he": jax.nn.initializers.he_normal(in_axis=-1, out_axis=-2),
-    }
-    return inits[name]
+@functools.partial(jax.jit, static_argnums=1)
+def _normal(keys: Array, size: int) -> Array:
+    # One draw site for every layer (each draw site is a compile of its own).
+    return jax.vmap(lambda k: jax.random.normal(k, (size,)))(keys)
+
+
+def _starts(keys: Array, config: ae.Autoencoder, name: str, tiny: float) -> ae.Weights:
+    r"""Initial weights with a leading seed axis: zero-mean normal with standard
+    deviation ``tiny`` ("tiny"), :math:`\sqrt{2/(n_{in} + n_{out})}` ("xavier", Glorot)
+    or :math:`\sqrt{2/n_{in}}` ("he") per layer, zero biases. One compiled draw of
+    standard normals per seed, cut into layers and scaled on the host; the methods of
+    one call of :func:`compare` share their keys, so they start from the same
+    directions at different scales."""
+    std = {
+        "tiny": lambda n_out, n_in: tiny,
+        "xavier": lambda n_out, n_in: (2 / (n_in + n_out)) ** 0.5,
+        "he": lambda n_out, n_in: (2 / n_in) ** 0.5,
+    }[name]
+    sizes = config.sizes
+    shapes = [(sizes[k + 1], sizes[k]) for k in range(len(sizes) - 1)]
+    shapes += [(n_in, n_out) for n_out, n_in in reversed(shapes)]
+    z = np.asarray(_normal(keys, sum(a * b for a, b in shapes)))
+    ends = np.cumsum([a * b for a, b in shapes])
+    layers = [
+        Dense(
+            (block.reshape(-1, *shape) * np.float32(std(*shape))).astype(np.float32),
+            np.zeros((len(z), shape[0]), np.float32),
+        )
+        for block, shape in zip(np.split(z, ends[:-1], axis=1), shapes, strict=True)
+    ]
+    half = len(layers) // 2
+    return ae.Weights(tuple(layers[:half]), tuple(layers[half:]))
 
 
 @functools.cache
-def _optimizer(
-    name: str, learning_rate: float, momentum: float
-) -> optax.GradientTransformation:
-    # One object per setting, so gradcourse.train.fit_seeds reuses its compiled loop.
-    if name == "adam":
-        return optax.adam(learning_rate)
+def _sgd(learning_rate: float, momentum: float) -> optax.GradientTransformation:
+    # One object per setting, so gradcourse.train.fit_seeds reuses its compiled loops.
     return optax.sgd(learning_rate, momentum=momentum)
 
 
-def _train(
-    keys: Array,
-    params: ae.Tagged,
-    data: Split,
-    model: ae.Variants,
-    study: Study,
-    optimizer: optax.GradientTransformation,
-) -> tuple[ae.Tagged, train.History, Array]:
-    final, history = train.fit_seeds(
-        keys,
-        params,
-        data.x_train,
-        data.x_train,
-        model=model,
-        optimizer=optimizer,
-        steps=study.steps,
-        batch_size=study.batch_size,
-        kind="mse",
-        layer_norms=ae.tagged_layer_norms,
-    )
-    errors = _errors(model, final, data.x_test)
-    return final, history, errors
+class _Run(NamedTuple):
+    """A run's parameters and its optimiser flag (1.0: Adam, 0.0: SGD)."""
+
+    tagged: ae.Tagged
+    adam: Array
+
+
+@dataclasses.dataclass(frozen=True)
+class _RunModel:
+    variants: ae.Variants
+
+    def __call__(self, params: _Run, xs: Array) -> tuple[Array, Trace]:
+        return self.variants(params.tagged, xs)
+
+
+def _run_layer_norms(grads: _Run) -> Array:
+    return ae.tagged_layer_norms(grads.tagged)
+
+
+@functools.cache
+def _sgd_or_adam(
+    learning_rate: float, momentum: float, adam_learning_rate: float
+) -> optax.GradientTransformation:
+    """SGD with momentum for runs whose flag is 0, Adam for runs whose flag is 1.
+
+    Both optimisers' states follow the gradients of every run (neither depends on the
+    parameters) and the flag picks the update applied, so each run is exactly an SGD or
+    an Adam run; the flag's own gradient is zero, so neither update changes it.
+    """
+    sgd = optax.sgd(learning_rate, momentum=momentum)
+    adam = optax.adam(adam_learning_rate)
+
+    def init(params: _Run) -> tuple:
+        return sgd.init(params), adam.init(params)
+
+    def update(grads: _Run, state: tuple, params: _Run) -> tuple[_Run, tuple]:
+        u_sgd, s_sgd = sgd.update(grads, state[0], params)
+        u_adam, s_adam = adam.update(grads, state[1], params)
+        flag = jax.lax.stop_gradient(params.adam)
+        pick = lambda a, b: a + flag * (b - a)  # noqa: E731
+        return jax.tree.map(pick, u_sgd, u_adam), (s_sgd, s_adam)
+
+    return optax.GradientTransformation(init, update)
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -193,62 +233,83 @@ def _runs(labels, final, history, errors, model) -> Runs:
     )
 
 
-def compare(key: Array, data: Split, study: Study = Study()) -> Runs:
-    """Train every SGD method of :data:`METHODS` on ``study.seeds`` seeds.
+def compare(key: Array, data: Split, study: Study = Study()) -> tuple[Runs, Runs]:
+    """Train every SGD method of :data:`METHODS` and every Adam run of
+    :data:`ADAM_METHODS` on ``study.seeds`` seeds.
 
     The pre-trained method first runs :func:`gradcourse.pretraining.pretrain` (shallow
-    sigmoid autoencoders, same SGD, ``study.pretrain_steps`` each) and then fine-tunes
-    the stacked network; all methods then train for ``study.steps`` SGD steps in one
-    :func:`gradcourse.train.fit_seeds` call.
+    sigmoid autoencoders, same SGD, ``study.pretrain_steps`` each, each level starting
+    from the Xavier method's initial weights of its layers). Then every run trains for
+    ``study.steps`` steps in one :func:`gradcourse.train.fit_seeds` call: the SGD
+    methods with SGD and momentum, the Adam runs (from the same starts as the SGD runs
+    with the same initialisation) with Adam (``study.adam_learning_rate``, optax's
+    default :math:`\varepsilon = 10^{-8}`).
 
     Returns:
-        The :class:`Runs`, in the order of :data:`METHODS`.
+        ``(sgd_runs, adam_runs)``: :class:`Runs` in the order of :data:`METHODS` and
+        of :data:`ADAM_METHODS`.
     """
     config = study.config
     kinds = list(dict.fromkeys((a, n) for _, a, n, _ in METHODS))  # unique, in order
     model = ae.Variants(
         tuple(dataclasses.replace(config, activation=a, normalize=n) for a, n in kinds)
     )
-    sgd = _optimizer("sgd", study.learning_rate, study.momentum)
+    sgd = _sgd(study.learning_rate, study.momentum)
     k_init, k_pre, k_fit = jax.random.split(key, 3)
     seeds = jax.random.split(k_init, study.seeds)
-    pre, _ = pretraining.pretrain(
+    start = {i: _starts(seeds, config, i, study.tiny) for i in ("tiny", "xavier", "he")}
+    start["pretrained"], _ = pretraining.pretrain(
         jax.random.split(k_pre, study.seeds),
         config,
         data.x_train,
         optimizer=sgd,
         steps=study.pretrain_steps,
         batch_size=study.batch_size,
+        starts=start["xavier"],
     )
-    weights = []
-    for _, _, _, init in METHODS:
-        if init == "pretrained":
-            weights.append(pre)
-        else:
-            w_init = _initializer(init, study.tiny)
-            weights.append(ae.init_seeds(seeds, config, w_init))
-    tags = np.eye(len(kinds))[[kinds.index((a, n)) for _, a, n, _ in METHODS]]
-    params = _stack(weights, np.repeat(tags, study.seeds, axis=0))
-    keys = jax.random.split(k_fit, len(METHODS) * study.seeds)
-    final, history, errors = _train(keys, params, data, model, study, sgd)
-    return _runs([m[0] for m in METHODS], final, history, errors, model)
-
-
-def adam_aside(key: Array, data: Split, study: Study = Study()) -> Runs:
-    """The sigmoid autoencoder from Xavier and from tiny weights, trained by Adam
-    (``study.adam_learning_rate``, optax's default :math:`\\varepsilon = 10^{-8}`) for
-    ``study.steps`` steps on ``study.seeds`` seeds, in one compiled loop."""
-    config = study.config
-    model = ae.Variants((config,))
-    seeds = jax.random.split(key, study.seeds + 1)
-    inits = [_initializer(i, study.tiny) for _, i in ADAM_METHODS]
-    weights = [ae.init_seeds(seeds[1:], config, f) for f in inits]
-    n = len(ADAM_METHODS) * study.seeds
-    params = _stack(weights, np.ones((n, 1)))
-    adam = _optimizer("adam", study.adam_learning_rate, 0.0)
-    keys = jax.random.split(seeds[0], n)
-    final, history, errors = _train(keys, params, data, model, study, adam)
-    return _runs([m[0] for m in ADAM_METHODS], final, history, errors, model)
+    inits = [init for *_, init in METHODS] + [init for _, init in ADAM_METHODS]
+    kind = [kinds.index((a, n)) for _, a, n, _ in METHODS]
+    kind += [kinds.index(("sigmoid", False))] * len(ADAM_METHODS)
+    tagged = _stack(
+        [start[i] for i in inits],
+        np.repeat(np.eye(len(kinds))[kind], study.seeds, axis=0),
+    )
+    n_sgd = len(METHODS) * study.seeds
+    flags = (np.arange(len(inits) * study.seeds) >= n_sgd).astype(np.float32)
+    optimizer = _sgd_or_adam(
+        study.learning_rate, study.momentum, study.adam_learning_rate
+    )
+    final, history = train.fit_seeds(
+        jax.random.split(k_fit, len(flags)),
+        _Run(tagged, flags),
+        data.x_train,
+        data.x_train,
+        model=_RunModel(model),
+        optimizer=optimizer,
+        steps=study.steps,
+        batch_size=study.batch_size,
+        kind="mse",
+        layer_norms=_run_layer_norms,
+    )
+    errors = np.asarray(_errors(model, final.tagged, data.x_test))
+    part = lambda tree, rows: jax.tree.map(lambda a: a[rows], tree)  # noqa: E731
+    sgd_rows, adam_rows = slice(0, n_sgd), slice(n_sgd, None)
+    return (
+        _runs(
+            [m[0] for m in METHODS],
+            part(final.tagged, sgd_rows),
+            part(history, sgd_rows),
+            errors[sgd_rows],
+            model,
+        ),
+        _runs(
+            [m[0] for m in ADAM_METHODS],
+            part(final.tagged, adam_rows),
+            part(history, adam_rows),
+            errors[adam_rows],
+            model,
+        ),
+    )
 
 
 def reconstructions(runs: Runs, xs: Array, seed: int = 0) -> np.ndarray:
