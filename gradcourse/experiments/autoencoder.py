@@ -234,7 +234,7 @@ def _runs(labels, final, history, errors, model) -> Runs:
 
 
 def compare(key: Array, data: Split, study: Study = Study()) -> tuple[Runs, Runs]:
-    """Train every SGD method of :data:`METHODS` and every Adam run of
+    r"""Train every SGD method of :data:`METHODS` and every Adam run of
     :data:`ADAM_METHODS` on ``study.seeds`` seeds.
 
     The pre-trained method first runs :func:`gradcourse.pretraining.pretrain` (shallow
