@@ -50,7 +50,9 @@ PUBLIC_CHECK_TAG = "public-check"
 SOLUTION_CELL_TAG = "solution"
 AUTOGRADED_TAG = "autograded"
 # Pages of the instructor's book that the student edition leaves out.
-INSTRUCTOR_ONLY = ("book/instructor",)
+INSTRUCTOR_ONLY = ("book/instructor", "book/status")
+#: The local Sphinx extensions in scripts/ that _config.yml loads.
+LOCAL_EXTENSIONS = ("sphinx_ext", "execution_status", "page_fixes")
 # Strings that never appear anywhere in a correct student edition.
 MARKERS = (BEGIN, END, "{solution}")
 
@@ -313,7 +315,10 @@ def build(out: Path, root: Path = ROOT) -> list[Path]:
     (src / "_config.yml").write_text(
         yaml.safe_dump(student_config(config), sort_keys=False)
     )
-    for extra in ("references.bib", "scripts/sphinx_ext.py"):
+    # The bibliography, the local Sphinx extensions the config loads, and the site's assets.
+    extras = ["references.bib", *(f"scripts/{m}.py" for m in LOCAL_EXTENSIONS)]
+    extras += [str(p.relative_to(root)) for p in sorted((root / "_static").glob("*"))]
+    for extra in extras:
         (src / extra).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / extra, src / extra)
     shutil.copytree(
