@@ -406,6 +406,20 @@ def _train_group(
     return runs
 
 
+def _grouped(configs: Sequence[Config]) -> tuple[list[Config], dict[tuple, list[int]]]:
+    """Validate ``configs`` and group their indices by network shape and training length
+    (the configurations one compiled training program can run together)."""
+    configs = list(configs)
+    if not configs:
+        raise ValueError("configs must hold at least one Config, got none")
+    for config in configs:
+        _validate(config)
+    groups: dict[tuple, list[int]] = {}
+    for i, c in enumerate(configs):
+        groups.setdefault((c.depth, c.width, c.steps, c.batch_size), []).append(i)
+    return configs, groups
+
+
 def run_many(key: Array, configs: Sequence[Config]) -> tuple[Run, ...]:
     r"""Train several configurations on the digits, sharing compiled programs.
 
@@ -428,14 +442,7 @@ def run_many(key: Array, configs: Sequence[Config]) -> tuple[Run, ...]:
     Raises:
         ValueError: for an empty ``configs`` or an invalid configuration.
     """
-    configs = list(configs)
-    if not configs:
-        raise ValueError("configs must hold at least one Config, got none")
-    for config in configs:
-        _validate(config)
-    groups: dict[tuple, list[int]] = {}
-    for i, c in enumerate(configs):
-        groups.setdefault((c.depth, c.width, c.steps, c.batch_size), []).append(i)
+    configs, groups = _grouped(configs)
     runs: list[Run | None] = [None] * len(configs)
     data = None
     for members in groups.values():
@@ -491,15 +498,8 @@ def run_seeds(
     Raises:
         ValueError: for an empty ``configs``, an invalid configuration or ``seeds < 1``.
     """
-    configs = list(configs)
     seeds = _checks.positive_int("seeds", seeds)
-    if not configs:
-        raise ValueError("configs must hold at least one Config, got none")
-    for config in configs:
-        _validate(config)
-    groups: dict[tuple, list[int]] = {}
-    for i, c in enumerate(configs):
-        groups.setdefault((c.depth, c.width, c.steps, c.batch_size), []).append(i)
+    configs, groups = _grouped(configs)
     runs: list[tuple[Run, ...]] = [()] * len(configs)
     data = None
     for members in groups.values():

@@ -447,6 +447,25 @@ def _check_layers(layers: tuple[int, ...], depth: int) -> None:
         raise ValueError(f"layers must be integers in [1, {depth}], got {layers!r}")
 
 
+def _check_seed_args(
+    xs, width, depth, weights, sigma_w2, sigma_b2, layers, square=False
+):
+    """The arguments of :func:`spectra_seeds` and :func:`log_spectra_seeds`, checked;
+    returns ``xs`` as an array and ``layers`` as a tuple (``(depth,)`` when ``None``)."""
+    xs = jnp.asarray(xs)
+    _checks.ndim("xs", xs, 2)
+    _checks.positive_int("width", width)
+    if square and xs.shape[1] != width:
+        raise ValueError(f"xs must have width = {width} columns, got {xs.shape}")
+    _checks.positive_int("depth", depth)
+    _checks.one_of("weights", weights, WEIGHTS)
+    _check_sigma("sigma_w2", sigma_w2)
+    _check_sigma("sigma_b2", sigma_b2)
+    layers = (depth,) if layers is None else tuple(layers)
+    _check_layers(layers, depth)
+    return xs, layers
+
+
 def spectra_seeds(
     keys: Array,
     xs: ArrayLike,
@@ -479,15 +498,7 @@ def spectra_seeds(
     Raises:
         ValueError: as :func:`init_mean_field` and :func:`jacobian_spectra`.
     """
-    xs = jnp.asarray(xs)
-    _checks.ndim("xs", xs, 2)
-    _checks.positive_int("width", width)
-    _checks.positive_int("depth", depth)
-    _checks.one_of("weights", weights, WEIGHTS)
-    _check_sigma("sigma_w2", sigma_w2)
-    _check_sigma("sigma_b2", sigma_b2)
-    layers = (depth,) if layers is None else tuple(layers)
-    _check_layers(layers, depth)
+    xs, layers = _check_seed_args(xs, width, depth, weights, sigma_w2, sigma_b2, layers)
     # Three programs, each mapped over the seeds: the initialisation (one per ensemble),
     # the slopes phi'(z_l) (one per activation) and the products with their SVDs (one for
     # every activation and ensemble), rather than one per combination.
@@ -528,17 +539,9 @@ def log_spectra_seeds(
     Raises:
         ValueError: as :func:`spectra_seeds`, or if ``xs.shape[1] != width``.
     """
-    xs = jnp.asarray(xs)
-    _checks.ndim("xs", xs, 2)
-    _checks.positive_int("width", width)
-    if xs.shape[1] != width:
-        raise ValueError(f"xs must have width = {width} columns, got {xs.shape}")
-    _checks.positive_int("depth", depth)
-    _checks.one_of("weights", weights, WEIGHTS)
-    _check_sigma("sigma_w2", sigma_w2)
-    _check_sigma("sigma_b2", sigma_b2)
-    layers = (depth,) if layers is None else tuple(layers)
-    _check_layers(layers, depth)
+    xs, layers = _check_seed_args(
+        xs, width, depth, weights, sigma_w2, sigma_b2, layers, square=True
+    )
     params = _init_seeds(keys, sigma_w2, sigma_b2, width, width, depth, weights)
     slopes = _seed_slopes(params, xs, activation)
     return _seed_log_spectra(params.first.w, params.hidden.w, slopes, layers)
