@@ -71,6 +71,11 @@ _TWO_FRAMES = (
     "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 )
 
+# Every opened solution's content has finished fading in.
+_SOLUTIONS_OPAQUE = """() => [...document.querySelectorAll(
+    'div.solution.dropdown > .admonition-title ~ *')]
+  .every(e => getComputedStyle(e).opacity === '1')"""
+
 _IMAGES = """() => [...(document.querySelector('main') || document.body).querySelectorAll('img')]
   .map(i => ({src: i.getAttribute('src'), ok: i.complete && i.naturalWidth > 0}))"""
 
@@ -115,6 +120,9 @@ def _visit(offline, site_url: str, name: str) -> PageReport:
     for title in page.locator("div.solution.dropdown > .admonition-title").all():
         title.click()
     page.evaluate(_TWO_FRAMES)  # let the page's observers see the opened solutions
+    # togglebutton fades a solution in (opacity over 0.3 s); axe judges contrast on the
+    # colours it sees, so a half-faded solution reads as low contrast on a slow machine.
+    page.wait_for_function(_SOLUTIONS_OPAQUE, timeout=10_000)
     # What the page itself requested; axe's own stylesheet fetches come after (axe-core
     # resolves theme.css's @import "../basic.css" against the site root: a 404 of its own).
     report.external, report.errors = (
