@@ -28,6 +28,7 @@ help:
 	@echo "make test-portable  nbval on every notebook with JAX and OpenBLAS computing"
 	@echo "              differently (as on another CPU): outputs must hold within the tolerance"
 	@echo "make test-strict    make test with exact nbval (on the machine that commits outputs)"
+	@echo "make unit     tests/ and the doctests, without nbval on the chapters"
 	@echo "make test-browser  test the built book in Chromium, offline (after make book)"
 	@echo "make serve    serve _build/html on http://127.0.0.1:$(PORT)"
 	@echo "make execute  re-execute book/*.ipynb in place (after changing a chapter)"
@@ -74,6 +75,7 @@ grade: setup
 
 test: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 test-portable: setup
@@ -81,6 +83,7 @@ test-portable: setup
 
 test-strict: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest --nbval-strict
 
 # The built site in a real browser with no network (tests/site): Debian's Chromium driven by
@@ -92,8 +95,9 @@ test-browser: setup
 	  -o addopts="-p no:cacheprovider" --durations=5
 	@echo "Screenshots and axe results: $(CURDIR)/_build/site-report/"
 
+# The fast loop while changing the package: tests/ and the doctests, no chapter re-executed.
 unit: setup
-	$(BIN)/python -m pytest tests gradcourse
+	$(BIN)/python -m pytest tests gradcourse --ignore=tests/site
 
 execute: setup
 	$(BIN)/python scripts/execute_notebooks.py book/*.ipynb

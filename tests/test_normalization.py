@@ -105,8 +105,13 @@ def test_zero_padding_rows_move_batch_norm_but_not_layer_norm(batch):
     _, x = batch
     padded = jnp.concatenate([x, jnp.zeros((3 * x.shape[0], x.shape[1]))])
     aff = N.affine_init(x.shape[1])
-    np.testing.assert_array_equal(N.layer_norm(aff, padded)[: x.shape[0]], N.layer_norm(aff, x))
-    assert np.abs(N.batch_norm(aff, padded)[: x.shape[0]] - N.batch_norm(aff, x)).max() > 0.5
+    np.testing.assert_array_equal(
+        N.layer_norm(aff, padded)[: x.shape[0]], N.layer_norm(aff, x)
+    )
+    assert (
+        np.abs(N.batch_norm(aff, padded)[: x.shape[0]] - N.batch_norm(aff, x)).max()
+        > 0.5
+    )
 
 
 def test_ema_running_average():

@@ -27,7 +27,9 @@ def _src(cell):
 
 def _prose_without_math_and_code(text):
     """Markdown with code, math, roles, directive options, links and labels removed."""
-    text = re.sub(r"(`{3,}|:{3,})[\s\S]*?\1", lambda m: _keep_directive_body(m.group(0)), text)
+    text = re.sub(
+        r"(`{3,}|:{3,})[\s\S]*?\1", lambda m: _keep_directive_body(m.group(0)), text
+    )
     text = re.sub(r"\$\$[\s\S]*?\$\$", " ", text)
     text = re.sub(r"\\begin\{(\w+\*?)\}[\s\S]*?\\end\{\1\}", " ", text)
     text = re.sub(r"\$[^$\n]+\$", " ", text)
@@ -63,7 +65,9 @@ def test_every_code_cell_is_executed_without_errors_or_stderr(chapter):
     for i, cell in enumerate(_cells(chapter, "code")):
         if not _src(cell).strip():
             continue
-        assert cell.get("execution_count") is not None, f"code cell {i} was never executed"
+        assert cell.get("execution_count") is not None, (
+            f"code cell {i} was never executed"
+        )
         for out in cell.get("outputs", []):
             assert out["output_type"] != "error", f"code cell {i} stores an error"
             assert out.get("name") != "stderr", f"code cell {i} stores stderr output"
@@ -73,32 +77,54 @@ def test_prose_states_no_number_that_is_not_glued(chapter):
     offenders = []
     for cell in _cells(chapter, "markdown"):
         prose = _prose_without_math_and_code(_src(cell))
-        for m in re.finditer(r"(?<![\w.])\d+\.\d+(?![\w.])|\d+(\.\d+)?\s?%|\d[eE]-?\d", prose):
-            offenders.append(prose[max(0, m.start() - 40) : m.end() + 20].replace("\n", " "))
-    assert not offenders, "numbers typed into the prose (glue them):\n" + "\n".join(offenders)
+        for m in re.finditer(
+            r"(?<![\w.])\d+\.\d+(?![\w.])|\d+(\.\d+)?\s?%|\d[eE]-?\d", prose
+        ):
+            offenders.append(
+                prose[max(0, m.start() - 40) : m.end() + 20].replace("\n", " ")
+            )
+    assert not offenders, "numbers typed into the prose (glue them):\n" + "\n".join(
+        offenders
+    )
+
+
+def _glued_keys(chapter) -> set[str]:
+    """The keys the executed chapter really glued (from its outputs; see _glued_values), so
+    keys built with f-strings are checked too."""
+    return {name for _, name, _ in _glued_values(chapter)}
 
 
 def test_glue_references_are_defined(chapter):
-    glued = set()
-    for cell in _cells(chapter, "code"):
-        glued |= set(re.findall(r"glue\(\s*[\"']([^\"']+)[\"']", _src(cell)))
-        glued |= set(re.findall(r"glue\(\s*f[\"']", _src(cell)) and ["<f-string>"])
+    glued = _glued_keys(chapter)
     for cell in _cells(chapter, "markdown"):
         for key in re.findall(r"\{glue(?::\w+)?\}`([^`:]+)", _src(cell)):
-            if "::" in key or "<f-string>" in glued:
+            if "::" in key:  # a key glued in another document
                 continue
             assert key.strip() in glued, f"glue key {key!r} is used but never glued"
+
+
+def test_glued_keys_are_found_in_outputs(chapter):
+    """Negative control for the test above: every key a cell glues with a literal name is
+    among the recorded keys (so an empty record cannot pass the reference check)."""
+    literal = set()
+    for cell in _cells(chapter, "code"):
+        literal |= set(re.findall(r"glue\(\s*[\"']([^\"']+)[\"']", _src(cell)))
+    assert literal <= _glued_keys(chapter)
 
 
 def test_overview_and_exercises_with_solutions(chapter):
     text = "\n".join(_src(c) for c in _cells(chapter, "markdown"))
     assert re.search(r"^## Overview", text, re.M), "no '## Overview' section"
-    assert re.search(r"learning objectives|you will", text, re.I), "no learning objectives"
+    assert re.search(r"learning objectives|you will", text, re.I), (
+        "no learning objectives"
+    )
     exercises = re.findall(r"^[`:]{3,}\{exercise\}(.*)$\n:label: (\S+)", text, re.M)
     solutions = re.findall(r"^[`:]{3,}\{solution\} (\S+)", text, re.M)
     assert len(exercises) >= 3, "fewer than 3 exercises"
     labels = [label for _, label in exercises]
-    assert sorted(labels) == sorted(solutions), "every exercise needs exactly one solution"
+    assert sorted(labels) == sorted(solutions), (
+        "every exercise needs exactly one solution"
+    )
     assert any("predict" in title.lower() for title, _ in exercises), (
         'no "predict, then run" exercise'
     )
@@ -106,7 +132,9 @@ def test_overview_and_exercises_with_solutions(chapter):
 
 def test_randomness_comes_from_explicit_keys(chapter):
     code = "\n".join(_src(c) for c in _cells(chapter, "code"))
-    assert not re.search(r"np\.random\.|numpy\.random|^import random|^from random", code, re.M)
+    assert not re.search(
+        r"np\.random\.|numpy\.random|^import random|^from random", code, re.M
+    )
     assert re.search(r"jax\.random\.(key|PRNGKey)\(", code), "no root key"
 
 
@@ -123,7 +151,9 @@ def test_first_cells_install_for_colab_and_set_up(chapter):
     import gradcourse
 
     code = [_src(c) for c in _cells(chapter, "code")]
-    assert code[0].startswith("# Colab / hosted notebooks:"), "no Colab install cell first"
+    assert code[0].startswith("# Colab / hosted notebooks:"), (
+        "no Colab install cell first"
+    )
     imports = code[1]
     if "gc.setup()" in imports:  # flags, compilation cache and plot style in one call
         jax_ops = re.search(r"^(?!import|from|gc\.setup|#|\s*$).*jax\.", imports, re.M)
