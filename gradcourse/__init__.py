@@ -7,10 +7,8 @@ which code is library code. Submodules are imported on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from ._glue import glue
+from ._lazy import lazy_submodules
 from ._setup import COMPILE_FAST_XLA_FLAGS, default_cache_dir, setup
 
 __version__ = "0.1.0"
@@ -47,13 +45,4 @@ _SUBMODULES = (
 __all__ = [*_SUBMODULES, "COMPILE_FAST_XLA_FLAGS", "default_cache_dir", "glue", "setup"]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        module = importlib.import_module(f".{name}", __name__)
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'gradcourse' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_SUBMODULES])
+__getattr__, __dir__ = lazy_submodules(__name__, _SUBMODULES, globals())

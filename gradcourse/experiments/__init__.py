@@ -7,9 +7,9 @@ it on other seeds. Chapters hold no ``jax.jit`` plumbing: that lives here or fur
 
 from __future__ import annotations
 
-import importlib
 import pkgutil
-from typing import Any
+
+from gradcourse._lazy import lazy_submodules
 
 # Every module in this folder is an experiment module (no list to keep in step).
 _SUBMODULES: tuple[str, ...] = tuple(
@@ -19,13 +19,4 @@ _SUBMODULES: tuple[str, ...] = tuple(
 __all__ = list(_SUBMODULES)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        module = importlib.import_module(f".{name}", __name__)
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'gradcourse.experiments' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_SUBMODULES])
+__getattr__, __dir__ = lazy_submodules(__name__, _SUBMODULES, globals())
