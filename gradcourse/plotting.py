@@ -247,3 +247,462 @@ def activation_gallery(
     for ax in flat[len(entries) :]:
         ax.set_visible(False)
     return axes
+
+
+# --- activation_zoo ---
+
+
+def zoo_depth_panels(
+    axes: Any, entries: Any, log_measured: ArrayLike, log_predicted: ArrayLike
+) -> Any:
+    r"""One panel per activation: measured per-layer gradient norms against theory.
+
+    Args:
+        axes: an array of matplotlib Axes with at least ``len(entries)`` panels (unused
+            panels are hidden); they share one figure, whose axes are labelled.
+        entries: :class:`gradcourse.activations.Activation` records.
+        log_measured: ``(len(entries), seeds, depth)`` :math:`\log_{10}` of each layer's
+            gradient norm relative to the last layer, drawn as a seed band.
+        log_predicted: ``(len(entries), depth)`` the prediction, drawn dashed.
+
+    Returns:
+        ``axes``.
+    """
+    entries = list(entries)
+    flat = np.asarray(axes).ravel()
+    log_measured, log_predicted = np.asarray(log_measured), np.asarray(log_predicted)
+    if flat.size < len(entries):
+        raise ValueError(f"axes must have >= {len(entries)} panels, got {flat.size}")
+    layers = np.arange(1, log_measured.shape[-1] + 1)
+    for ax, a_measured, a_predicted, e in zip(
+        flat, log_measured, log_predicted, entries, strict=False
+    ):
+        seed_band(ax, layers, a_measured)
+        ax.plot(layers, a_predicted, "k--", linewidth=1)
+        ax.set_title(e.label, fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in flat[len(entries) :]:
+        ax.set_visible(False)
+    fig = flat[0].figure
+    fig.supxlabel("layer $l$ (input at the left)", fontsize=9)
+    depth = layers[-1]
+    fig.supylabel(
+        r"$\log_{10}\,\|\partial L/\partial H_l\| \,/\, \|\partial L/\partial H_{"
+        + str(depth)
+        + r"}\|$",
+        fontsize=9,
+    )
+    return axes
+
+
+def zoo_training(
+    ax_grad: Any, ax_acc: Any, labels: Any, first_layer: ArrayLike, accuracy: ArrayLike
+) -> tuple[Any, Any]:
+    """First-layer gradient norm during training (left) and test accuracy (right).
+
+    Args:
+        ax_grad, ax_acc: matplotlib Axes.
+        labels: one legend label per activation.
+        first_layer: ``(activations, seeds, steps)`` first-layer weight-gradient norms.
+        accuracy: ``(activations, seeds)`` test accuracies; a dot per seed, a bar at the
+            median.
+
+    Returns:
+        ``(ax_grad, ax_acc)``.
+    """
+    labels = list(labels)
+    first_layer, accuracy = np.asarray(first_layer), np.asarray(accuracy)
+    colors = _colors(len(labels))
+    steps, seeds = first_layer.shape[-1], accuracy.shape[1]
+    for a, label in enumerate(labels):
+        seed_band(
+            ax_grad,
+            np.arange(steps),
+            first_layer[a],
+            label=label,
+            color=colors[a],
+            linewidth=0.8,
+        )
+        ax_acc.plot(np.full(seeds, a), accuracy[a], "o", color=colors[a], markersize=4)
+        ax_acc.plot([a - 0.3, a + 0.3], [np.median(accuracy[a])] * 2, "k", linewidth=1)
+    ax_grad.set_yscale("log")
+    ax_grad.set_xlabel("SGD step")
+    ax_grad.set_ylabel(r"$\|\partial L / \partial W_1\|$ (first layer)")
+    ax_grad.legend(fontsize=7, ncol=2)
+    ax_acc.set_xticks(range(len(labels)), labels, rotation=70, fontsize=7)
+    ax_acc.set_ylabel("test accuracy")
+    return ax_grad, ax_acc
+
+
+def _colors(n: int) -> Any:
+    import matplotlib.pyplot as plt
+
+    return plt.get_cmap("tab10")(np.arange(n))
+
+
+# --- elu_and_successors ---
+
+
+def mean_shift(ax: Any, runs: Any) -> Any:
+    """Mean activation per layer, measured (seed band, dots) and predicted (dotted).
+
+    Args:
+        ax: matplotlib Axes.
+        runs: ``{name: run}`` with ``run.measured.mean`` ``(seeds, depth)``,
+            ``run.theory.mean`` ``(depth,)`` and ``run.gain``
+            (:func:`gradcourse.experiments.elu_and_successors.mean_shift`).
+
+    Returns:
+        ``ax``.
+    """
+    for name, run in runs.items():
+        layers = np.arange(1, np.asarray(run.theory.mean).shape[0] + 1)
+        seed_band(
+            ax,
+            layers,
+            run.measured.mean,
+            marker="o",
+            markersize=3,
+            label=f"{name}, gain {run.gain:.3g}",
+        )
+        ax.plot(layers, np.asarray(run.theory.mean), "k:")
+    ax.axhline(0.0, color="grey", lw=0.8)
+    ax.set(xlabel="layer $l$", ylabel="mean activation")
+    ax.legend()
+    return ax
+
+
+def moment_runs(ax_mean: Any, ax_var: Any, starts: Any, runs: Any) -> tuple[Any, Any]:
+    """Mean (left) and variance (right) per layer for inputs of several moments.
+
+    Args:
+        ax_mean, ax_var: matplotlib Axes.
+        starts: the inputs' ``(mean, variance)``, one per run.
+        runs: runs with ``measured`` (fields ``(seeds, depth)``) and ``theory``
+            (fields ``(depth,)``), e.g. from
+            :func:`gradcourse.experiments.elu_and_successors.selu_runs`.
+
+    Returns:
+        ``(ax_mean, ax_var)``.
+    """
+    for (m0, v0), run in zip(starts, runs, strict=True):
+        layers = np.arange(1, np.asarray(run.theory.mean).shape[0] + 1)
+        label = f"input mean {m0:g}, var {v0:g}"
+        seed_band(ax_mean, layers, run.measured.mean, label=label)
+        seed_band(ax_var, layers, run.measured.var, label=label)
+        ax_mean.plot(layers, np.asarray(run.theory.mean), "k:", lw=0.8)
+        ax_var.plot(layers, np.asarray(run.theory.var), "k:", lw=0.8)
+    ax_mean.set(xlabel="layer $l$", ylabel="mean of activations")
+    ax_var.set(xlabel="layer $l$", ylabel="variance of activations", yscale="log")
+    ax_var.legend(loc="upper right")
+    return ax_mean, ax_var
+
+
+def activation_curves(
+    ax_fn: Any, ax_grad: Any, entries: Any, x: ArrayLike
+) -> tuple[Any, Any]:
+    r"""Several activations (left) and their derivatives (right) on one pair of axes.
+
+    Args:
+        ax_fn, ax_grad: matplotlib Axes.
+        entries: :class:`gradcourse.activations.Activation` records.
+        x: points ``(n,)``.
+
+    Returns:
+        ``(ax_fn, ax_grad)``.
+    """
+    for entry in entries:
+        ax_fn.plot(x, entry.fn(x), label=entry.label)
+        ax_grad.plot(x, entry.grad(x), label=entry.label)
+    ax_fn.set(xlabel="$x$", ylabel=r"$\phi(x)$")
+    ax_grad.set(xlabel="$x$", ylabel=r"$\phi'(x)$")
+    return ax_fn, ax_grad
+
+
+# --- leaky_relu_family ---
+
+
+def slope_flow(
+    ax: Any, slopes: ArrayLike, fixed: ArrayLike, matched: ArrayLike, depth: int
+) -> Any:
+    r"""First-to-last gradient ratio against the negative slope, two gains and theory.
+
+    Args:
+        ax: matplotlib Axes.
+        slopes: negative slopes ``(k,)``.
+        fixed, matched: ``(k, seeds)`` ratios at He's gain and at the matched gain.
+        depth: the networks' depth :math:`L`, for the curve :math:`(1+a^2)^{(L-1)/2}`.
+
+    Returns:
+        ``ax``.
+    """
+    s = np.asarray(slopes)
+    seed_band(ax, s, np.asarray(fixed).T, marker="o", label="ReLU gain $\\sqrt{2}$")
+    seed_band(ax, s, np.asarray(matched).T, marker="s", label="matched gain")
+    ax.plot(s, (1 + s**2) ** ((depth - 1) / 2), "k:", label="$(1+a^2)^{(L-1)/2}$")
+    ax.set(
+        yscale="log",
+        xlabel="negative slope $a$",
+        ylabel=r"$\|\partial \mathcal{L}/\partial H_1\| \,/\, "
+        r"\|\partial \mathcal{L}/\partial H_L\|$",
+    )
+    ax.legend()
+    return ax
+
+
+def kill_and_recover(
+    ax_off: Any,
+    ax_acc: Any,
+    slopes: ArrayLike,
+    killed: ArrayLike,
+    recovered: ArrayLike,
+    accuracy: ArrayLike,
+) -> tuple[Any, Any]:
+    """Fraction of units off (left) and test accuracy (right) against the slope.
+
+    Args:
+        ax_off, ax_acc: matplotlib Axes.
+        slopes: negative slopes during recovery ``(k,)``.
+        killed: ``(k, seeds)`` fraction off after the large step (its median at slope 0
+            is drawn as a reference line).
+        recovered: ``(k, seeds)`` fraction off after recovery.
+        accuracy: ``(k, seeds)`` test accuracy after recovery.
+
+    Returns:
+        ``(ax_off, ax_acc)``.
+    """
+    ks = np.asarray(slopes)
+    ax_off.axhline(
+        float(np.median(np.asarray(killed)[0])),
+        color="k",
+        ls=":",
+        label="after the large step",
+    )
+    seed_band(
+        ax_off, ks, np.asarray(recovered).T, marker="s", label="after recovery training"
+    )
+    ax_off.set_xscale("symlog", linthresh=0.01)
+    ax_off.set(
+        xlabel="negative slope $a$ during recovery", ylabel="fraction of units off"
+    )
+    ax_off.legend()
+    seed_band(ax_acc, ks, np.asarray(accuracy).T, marker="o")
+    ax_acc.set_xscale("symlog", linthresh=0.01)
+    ax_acc.set(xlabel="negative slope $a$ during recovery", ylabel="test accuracy")
+    return ax_off, ax_acc
+
+
+def prelu_slopes(
+    ax_hist: Any, ax_steps: Any, alpha: ArrayLike, alpha_mean: ArrayLike
+) -> tuple[Any, Any]:
+    """Learned PReLU slopes (histogram, left) and each layer's mean slope (right).
+
+    Args:
+        ax_hist, ax_steps: matplotlib Axes.
+        alpha: learned slopes, any shape (pooled).
+        alpha_mean: ``(seeds, steps, depth)`` each layer's mean slope during training.
+
+    Returns:
+        ``(ax_hist, ax_steps)``.
+    """
+    alpha, alpha_mean = np.asarray(alpha), np.asarray(alpha_mean)
+    ax_hist.hist(alpha.ravel(), bins=40, color="C0")
+    ax_hist.axvline(0.25, color="k", ls=":", label="initial $a = 0.25$")
+    ax_hist.axvspan(
+        alpha.min() - 0.05, 0.0, color="C3", alpha=0.15, label="outside $(0, 1)$"
+    )
+    ax_hist.set(xlabel="learned slope $a$", ylabel="units")
+    ax_hist.legend()
+    steps = np.arange(1, alpha_mean.shape[1] + 1)
+    for layer in range(alpha_mean.shape[2]):
+        seed_band(ax_steps, steps, alpha_mean[:, :, layer], label=f"layer {layer + 1}")
+    ax_steps.set(xlabel="step", ylabel="mean slope of the layer")
+    ax_steps.legend()
+    return ax_hist, ax_steps
+
+
+# --- detecting_gradient_problems ---
+
+
+def gradient_heatmaps(axes: Any, histories: Any, *, vmin: float, vmax: float) -> Any:
+    r"""One :func:`layer_heatmap` per run, sharing one colour bar.
+
+    Args:
+        axes: matplotlib Axes, one per history (they share the y axis: labelled once).
+        histories: ``{title: history}`` with ``history.grad_norms`` ``(steps, layers)``.
+        vmin, vmax: the colour range, in :math:`\log_{10}`.
+
+    Returns:
+        ``axes``.
+    """
+    axes = list(np.asarray(axes).ravel())
+    for ax, (title, hist) in zip(axes, histories.items(), strict=True):
+        layer_heatmap(ax, hist.grad_norms, vmin=vmin, vmax=vmax)
+        ax.set_title(title)
+    for ax in axes[1:]:
+        ax.set_ylabel("")  # shared axis: label it once
+    axes[0].figure.colorbar(
+        axes[0].images[0],
+        ax=axes,
+        label=r"$\log_{10}\|\partial \mathcal{L}/\partial W_l\|_F$",
+    )
+    return axes
+
+
+def update_ratios(ax: Any, histories: Any, layers: Any) -> Any:
+    r"""Update-to-weight ratio :math:`\|U_l\|/\|W_l\|` per step, for chosen layers.
+
+    Args:
+        ax: matplotlib Axes.
+        histories: ``{name: history}`` with ``history.records.update_ratio``
+            ``(steps, layers)``.
+        layers: 1-based layer numbers to draw (solid for the first, dashed after).
+
+    Returns:
+        ``ax``.
+    """
+    for name, hist in histories.items():
+        ratio = np.asarray(hist.records.update_ratio)
+        steps = np.arange(ratio.shape[0])
+        color = None
+        for j, layer in enumerate(layers):
+            (line,) = ax.plot(
+                steps,
+                ratio[:, layer - 1],
+                color=color,
+                ls="-" if j == 0 else "--",
+                label=f"{name}, layer {layer}",
+            )
+            color = line.get_color()
+    ax.axhline(1e-3, color="k", lw=1, ls=":", label="$10^{-3}$ reference")
+    ax.set(yscale="log", xlabel="training step", ylabel=r"$\|U_l\|_F / \|W_l\|_F$")
+    ax.yaxis.set_minor_locator(_null_locator())  # many decades: minor ticks are clutter
+    ax.legend(ncol=2, fontsize=8)
+    return ax
+
+
+def _null_locator() -> Any:
+    import matplotlib.ticker
+
+    return matplotlib.ticker.NullLocator()
+
+
+def activation_histograms(axes: Any, posts: Any) -> Any:
+    """Histogram of each layer's tanh activations, one panel per initialisation.
+
+    Args:
+        axes: matplotlib Axes, one per entry of ``posts``.
+        posts: ``{name: post}`` with ``post`` ``(batch, depth, width)``.
+
+    Returns:
+        ``axes``.
+    """
+    import matplotlib.pyplot as plt
+
+    bins = np.linspace(-1, 1, 61)
+    for ax, (name, post) in zip(axes, posts.items(), strict=True):
+        post = np.asarray(post)
+        colors = plt.cm.viridis(np.linspace(0, 0.9, post.shape[1]))
+        for layer in range(post.shape[1]):
+            ax.hist(
+                post[:, layer].ravel(),
+                bins=bins,
+                density=True,
+                histtype="step",
+                color=colors[layer],
+                label=f"layer {layer + 1}",
+            )
+        ax.set(title=f"{name} initialisation", xlabel="activation $h$", yscale="log")
+        ax.set_xticks([-1, -0.5, 0, 0.5, 1])
+    axes[0].set_ylabel("density")
+    axes[-1].legend(fontsize=7, ncol=2)
+    return axes
+
+
+def backprop_variances(
+    ax_var: Any, ax_weight: Any, variances: Any, weight_norms: Any
+) -> tuple[Any, Any]:
+    r"""Back-propagated variance per layer (left) and weight-gradient norms (right).
+
+    Args:
+        ax_var, ax_weight: matplotlib Axes.
+        variances: ``{name: (seeds, depth)}`` variances of
+            :math:`\partial L/\partial h_l`; a dotted :math:`3^{-(L-l)}` line is drawn
+            from the first entry's top layer (Glorot & Bengio's standard init).
+        weight_norms: ``{name: (seeds, depth)}`` hidden weight-gradient norms, drawn
+            squared relative to the top hidden layer.
+
+    Returns:
+        ``(ax_var, ax_weight)``.
+    """
+    depth = np.asarray(next(iter(variances.values()))).shape[-1]
+    layers = np.arange(1, depth + 1)
+    for name in variances:
+        seed_band(ax_var, layers, variances[name], label=name, marker="o")
+        w2 = np.asarray(weight_norms[name]) ** 2
+        seed_band(ax_weight, layers, w2 / w2[:, -1:], label=name, marker="o")
+    top = np.median(np.asarray(next(iter(variances.values())))[:, -1])
+    ax_var.plot(
+        layers,
+        top * 3.0 ** (layers - float(depth)),
+        "k:",
+        label=rf"theory $3^{{-({depth}-l)}}$",
+    )
+    ax_var.set(
+        yscale="log",
+        xlabel="layer $l$",
+        ylabel=r"Var$[\partial \mathcal{L}/\partial h_l]$",
+    )
+    ax_weight.set(
+        yscale="log",
+        xlabel="layer $l$",
+        ylabel=rf"$\|G_l\|^2 / \|G_{depth}\|^2$",
+    )
+    ax_var.legend()
+    return ax_var, ax_weight
+
+
+def failure_panels(axes: Any, stuck: Any, gallery: Any) -> Any:
+    """Four failures: stuck at ln 10, NaN after step k, dead units, a saturated top layer.
+
+    Args:
+        axes: a ``(2, 2)`` array of matplotlib Axes.
+        stuck: the history of a run stuck at :math:`\\ln 10` (``.loss``).
+        gallery: ``{"nan_after_k": run, "most_dead": run, "top_saturated": run}``, each
+            a :class:`gradcourse.failure_modes.Run`.
+
+    Returns:
+        ``axes``.
+    """
+    ax = axes[0, 0]
+    ax.plot(np.asarray(stuck.loss), label="loss")
+    ax.axhline(np.log(10), color="k", ls=":", label=r"$\ln 10$")
+    ax.set(title="stuck at ln 10 (sigmoid, 20 layers)", xlabel="step", ylabel="loss")
+    ax.legend()
+    nan_run = gallery["nan_after_k"]
+    ax = axes[0, 1]
+    ax.plot(np.asarray(nan_run.history.loss))
+    step = nan_run.diagnosis.origin.step
+    ax.axvline(step, color="r", ls="--", label="first non-finite")
+    ax.set(title="NaN after step k", xlabel="step", ylabel="loss", yscale="log")
+    ax.set_xlim(0, 2 * step + 4)  # the rest of the run is NaN
+    ax.yaxis.set_minor_locator(_null_locator())
+    ax.legend()
+    ax = axes[1, 0]
+    dead_lines = ax.plot(np.asarray(gallery["most_dead"].history.records.dead))
+    ax.set(
+        title="most units dead (ReLU, Adam at 0.05)",
+        xlabel="step",
+        ylabel="dead fraction",
+    )
+    labels = [f"layer {i + 1}" for i in range(len(dead_lines))]
+    ax.legend(dead_lines, labels, fontsize=8, ncol=2)
+    ax = axes[1, 1]
+    mean = np.asarray(gallery["top_saturated"].history.records.activation_mean)
+    for layer in range(mean.shape[1]):
+        ax.plot(mean[:, layer], label=f"layer {layer + 1}")
+    ax.set(
+        title="top layer saturated (sigmoid)", xlabel="step", ylabel="mean activation"
+    )
+    ax.legend(fontsize=8)
+    return axes

@@ -76,8 +76,8 @@ def test_inits_standard_backprop_variance_shrinks_by_a_third(key):
     def probe(init):
         g = gc.probes.probe_seeds(keys, xs, ys, width=256, depth=8, activation="tanh",
                                   w_init=INITS[init])  # fmt: skip
-        h = np.asarray(g.hidden) ** 2
-        return np.exp(np.mean(np.log(h[:, :-1] / h[:, 1:]))), np.asarray(g.weights)
+        ratio = gc.experiments.detecting_gradient_problems.per_layer_ratio(g)
+        return ratio, np.asarray(g.weights)
 
     ratio_std, weights_std = probe("standard")
     ratio_glorot, _ = probe("glorot")
