@@ -40,3 +40,42 @@ def test_factor_by_depth_rejects_bad_arguments(batch):
         gc.experiments.tanh.factor_by_depth(keys, *batch, sigma_w=1.0, depths=(1,))
     with pytest.raises(ValueError, match="sigma_w"):
         gc.experiments.tanh.factor_by_depth(keys, *batch, sigma_w=0.0, depths=(5,))
+
+
+def test_mean_activation_tanh_near_zero_sigmoid_near_half(batch):
+    keys = jax.random.split(jax.random.key(25), 3)
+    xs, _ = batch
+    tanh = gc.experiments.tanh.mean_activation(keys, xs, activation="tanh", depth=8)
+    sig = gc.experiments.tanh.mean_activation(keys, xs, activation="sigmoid", depth=8)
+    assert tanh.shape == sig.shape == (3, 8)
+    assert np.all(np.abs(tanh) < 0.1)
+    assert np.all((sig > 0.4) & (sig < 0.6))
+
+
+def test_weight_sweep_vanishes_below_explodes_above(batch):
+    keys = jax.random.split(jax.random.key(26), 3)
+    sigma_ws = (0.5, 1.0, 3.0)
+    sweep = gc.experiments.tanh.weight_sweep(
+        keys, *batch, sigma_ws=sigma_ws, depth=12, width=32
+    )
+    assert sweep.factor.shape == sweep.rms_slope.shape == sweep.saturated.shape
+    assert sweep.factor.shape == (3, 3)
+    assert np.all(sweep.factor[:, 0] < 1) and np.all(sweep.factor[:, 2] > 1)
+    assert np.all(
+        np.diff(sweep.rms_slope, axis=1) < 0
+    )  # larger weights, flatter slopes
+    assert np.all(np.diff(sweep.saturated, axis=1) >= 0)
+    assert np.all(sweep.saturated[:, 2] > 0.2)
+    # the factor is close to sigma_w times the RMS slope (mean-field sqrt(chi))
+    product = np.asarray(sigma_ws) * sweep.rms_slope
+    np.testing.assert_allclose(sweep.factor, product, rtol=0.15)
+
+
+def test_weight_sweep_and_mean_activation_reject_bad_arguments(batch):
+    keys = jax.random.split(jax.random.key(27), 2)
+    with pytest.raises(ValueError, match="sigma_w"):
+        gc.experiments.tanh.weight_sweep(keys, *batch, sigma_ws=(-1.0,), depth=4)
+    with pytest.raises(ValueError, match="depth"):
+        gc.experiments.tanh.weight_sweep(keys, *batch, sigma_ws=(1.0,), depth=1)
+    with pytest.raises(ValueError, match="width"):
+        gc.experiments.tanh.mean_activation(keys, batch[0], activation="tanh", width=0)
