@@ -11,16 +11,34 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+import optax
 from jax import Array
 from jax.typing import ArrayLike
 
 from .. import _checks
 from ..activations import resolve
-from ..normalization import Affine, NormMLP, Stats, batch_norm, ema, forward
+from ..data import Split
+from ..networks import LOSSES
+from ..normalization import (
+    NORMS,
+    Affine,
+    NormMLP,
+    Stats,
+    batch_norm,
+    ema,
+    forward,
+    init_norm_mlp,
+    layer_norm,
+    population_stats,
+)
+from ..normalization import model as norm_model
+from ..train import History, fit_seeds, mlp_layer_norms
 
 
 def residual_forward(
@@ -77,17 +95,26 @@ class StatsTrace(NamedTuple):
     )
 
 
-@functools.cache
-def model_with_stats(activation: str = "sigmoid") -> Callable[[NormMLP, Array], tuple]:
+@dataclass(frozen=True)
+class StatsModel:
     """``model(params, xs) -> (outputs, StatsTrace)`` for :func:`gradcourse.train.fit`: the
     training-mode batch-norm network, whose trace also holds the batch statistics, so that
-    a ``record`` hook (:func:`record_stats`) can keep them at every step. Cached."""
+    a ``record`` hook (:func:`record_stats`) can keep them at every step.
 
-    def run(params: NormMLP, xs: Array) -> tuple[Array, StatsTrace]:
-        out, trace, stats = forward(params, xs, activation)
+    A frozen dataclass: two models with the same activation compare equal, so the training
+    loop compiled for one serves the other.
+    """
+
+    activation: str = "sigmoid"
+
+    def __call__(self, params: NormMLP, xs: Array) -> tuple[Array, StatsTrace]:
+        out, trace, stats = forward(params, xs, self.activation)
         return out, StatsTrace(trace.pre, trace.post, stats)
 
-    return run
+
+def model_with_stats(activation: str = "sigmoid") -> StatsModel:
+    """The :class:`StatsModel` of ``activation`` (a registry name)."""
+    return StatsModel(activation)
 
 
 def record_stats(params, grads, updates, trace: StatsTrace) -> Stats:
@@ -123,3 +150,547 @@ def running_stats(
     start = Stats(jnp.zeros_like(history.mean[0]), jnp.ones_like(history.var[0]))
     step = lambda r, b: (ema(r, b, decay), None)  # noqa: E731
     return jax.lax.scan(step, start, history)[0]
+
+
+#: The activations :func:`gradient_profiles` compares by default.
+ACTIVATIONS = ("sigmoid", "relu")
+
+
+def pick(tree: Any, index: int | slice) -> Any:
+    """``tree`` with every leaf indexed along its leading (seed) axis, as NumPy arrays.
+
+    NumPy indexing compiles nothing, so selecting seeds costs no compile time.
+    """
+    return jax.tree.map(lambda a: np.asarray(a)[index], tree)
+
+
+@functools.partial(jax.jit, static_argnames=("in_dim", "width", "depth", "out_dim"))
+def init_networks(
+    keys: Array,
+    *,
+    in_dim: int = 64,
+    width: int = 64,
+    depth: int = 30,
+    out_dim: int = 10,
+) -> NormMLP:
+    """One :func:`gradcourse.normalization.init_norm_mlp` network per key (LeCun
+    initialisation), stacked along a leading seed axis."""
+    return jax.vmap(lambda k: init_norm_mlp(k, in_dim, width, depth, out_dim))(keys)
+
+
+@jax.jit
+def output_moments(params: Affine, x: ArrayLike) -> tuple[Array, Array, Array]:
+    r"""Per-unit mean, variance and standard deviation of :math:`\mathrm{BN}_{\gamma,\beta}(x)`
+    over the batch: :math:`(\beta, \gamma^2, |\gamma|)` up to :math:`\varepsilon`
+    (Ioffe & Szegedy, 2015, Algorithm 1).
+
+    Args:
+        params: the :class:`gradcourse.normalization.Affine` :math:`(\gamma, \beta)`.
+        x: ``(batch, features)``.
+
+    Returns:
+        ``(mean, var, std)``, each ``(features,)``.
+    """
+    y = batch_norm(params, x)
+    return y.mean(axis=0), y.var(axis=0), y.std(axis=0)
+
+
+@jax.jit
+def backward_matches_formula(params: Affine, x: ArrayLike, g: ArrayLike) -> Array:
+    r"""Whether ``jax.grad`` of :math:`\sum_i g_i \cdot \mathrm{BN}(x)_i` equals the closed
+    form of the batch-norm backward pass (with :math:`\gamma = 1`) to ``1e-5``:
+
+    .. math::
+
+        \frac{\partial \mathcal L}{\partial x_i} = \frac{1}{\sigma_B}\Bigl(g_i - \bar g -
+        \hat x_i\,\overline{g\,\hat x}\Bigr), \qquad
+        \sigma_B = \sqrt{\sigma_B^2 + \varepsilon},
+
+    with bars the batch means (Ioffe & Szegedy, 2015, Section 3).
+
+    Args:
+        params: an :class:`gradcourse.normalization.Affine` with :math:`\gamma = 1`.
+        x, g: ``(batch, features)``: the inputs and the upstream gradient.
+
+    Returns:
+        A boolean scalar.
+    """
+    x, g = jnp.asarray(x), jnp.asarray(g)
+    auto = jax.grad(lambda x_: jnp.sum(g * batch_norm(params, x_)))(x)
+    sigma = jnp.sqrt(x.var(axis=0) + 1e-5)
+    xhat = (x - x.mean(axis=0)) / sigma
+    manual = (g - g.mean(0) - xhat * (g * xhat).mean(0)) / sigma
+    return jnp.allclose(auto, manual, atol=1e-5)
+
+
+@functools.partial(jax.jit, static_argnames=("activations",))
+def _profiles(
+    params: NormMLP, xs: Array, ys: Array, configs: Array, activations: tuple
+) -> Array:
+    # One compiled program for every (normalisation, activation): both are traced
+    # indices (lax.switch over the activations, forward's traced `norm`), and lax.map
+    # runs the configurations one after the other.
+    phis = [resolve(a) for a in activations]
+
+    def one(p: NormMLP, norm: Array, act: Array) -> Array:
+        phi = lambda u: jax.lax.switch(act, phis, u)  # noqa: E731
+        loss = lambda q: LOSSES["cross_entropy"](forward(q, xs, phi, norm=norm)[0], ys)  # noqa: E731
+        return mlp_layer_norms(jax.grad(loss)(p))
+
+    def config(c: Array) -> Array:
+        return jax.vmap(one, in_axes=(0, None, None))(params, c[0], c[1])
+
+    return jax.lax.map(config, (configs[:, 0], configs[:, 1]))
+
+
+def gradient_profiles(
+    params: NormMLP,
+    xs: ArrayLike,
+    ys: ArrayLike,
+    *,
+    activations: tuple[str, ...] = ACTIVATIONS,
+) -> dict[str, dict[str, np.ndarray]]:
+    r"""Per-layer weight-gradient norms :math:`\lVert\partial\mathcal L/\partial W_l\rVert`
+    at initialisation, with batch norm, layer norm and none, for each activation.
+
+    The cross-entropy loss of the training-mode network
+    (:func:`gradcourse.normalization.forward`) on the batch is differentiated with
+    ``jax.grad`` and every layer's weight gradient is reduced to its Frobenius norm
+    (:func:`gradcourse.train.mlp_layer_norms`), for every network of the stack.
+
+    Args:
+        params: a :class:`gradcourse.normalization.NormMLP` whose leaves have a leading
+            seed axis (:func:`init_networks`).
+        xs: ``(batch, in_dim)`` inputs.
+        ys: ``(batch,)`` integer labels.
+        activations: registry names.
+
+    Returns:
+        ``profiles[activation][norm]``: ``(seeds, depth + 1)`` norms of layers
+        :math:`1..L`, then the read-out, for every norm in
+        :data:`gradcourse.normalization.NORMS`.
+
+    Raises:
+        ValueError: for ``xs`` that is not 2-D or an empty ``activations``.
+
+    References:
+        Ioffe & Szegedy, `Batch Normalization <https://arxiv.org/abs/1502.03167>`_, 2015.
+    """
+    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
+    _checks.ndim("xs", xs, 2)
+    if not activations:
+        raise ValueError("activations must name at least one activation, got ()")
+    for a in activations:
+        resolve(a)
+    configs = np.array(
+        [(n, a) for a in range(len(activations)) for n in range(len(NORMS))], np.int32
+    )
+    out = np.asarray(_profiles(params, xs, ys, configs, tuple(activations)))
+    return {
+        act: {norm: out[i * len(NORMS) + j] for j, norm in enumerate(NORMS)}
+        for i, act in enumerate(activations)
+    }
+
+
+class DigitsRun(NamedTuple):
+    """What :func:`train_digits` returns, every array with a leading seed axis."""
+
+    params: NormMLP  #: the trained networks
+    history: History  #: :func:`gradcourse.train.fit_seeds`'s history
+    accuracy: Array  #: test accuracy in evaluation mode, ``(seeds,)``
+    stats: (
+        Stats | None
+    )  #: population statistics (batch norm only), ``(seeds, depth, width)``
+
+
+@functools.partial(jax.jit, static_argnames=("norm", "activation"))
+def _evaluate(
+    pop_keys: Array,
+    params: NormMLP,
+    x_train: Array,
+    x_test: Array,
+    y_test: Array,
+    norm: str,
+    activation: str,
+) -> tuple[Array, Stats | None]:
+    acc = lambda out: jnp.mean(jnp.argmax(out, -1) == y_test)  # noqa: E731
+    if norm != "batch":
+        run = lambda p: acc(forward(p, x_test, activation, norm=norm)[0])  # noqa: E731
+        return jax.vmap(run)(params), None
+    stats = jax.vmap(
+        lambda k, p: population_stats(k, p, x_train, activation), in_axes=(0, 0)
+    )(pop_keys, params)
+    run = lambda p, s: acc(forward(p, x_test, activation, stats=s)[0])  # noqa: E731
+    return jax.vmap(run)(params, stats), stats
+
+
+def train_digits(
+    fit_keys: Array,
+    pop_keys: Array,
+    params: NormMLP,
+    split: Split,
+    *,
+    norm: str,
+    activation: str = "sigmoid",
+    steps: int = 150,
+    batch_size: int = 64,
+    learning_rate: float = 0.05,
+    momentum: float = 0.9,
+) -> DigitsRun:
+    r"""Train a stack of networks on the digits with SGD and momentum, then test them.
+
+    Every run is :func:`gradcourse.train.fit_seeds` with ``optax.sgd(learning_rate,
+    momentum)``. With ``norm="batch"`` the model is :class:`StatsModel`, so the history's
+    ``records`` hold every step's batch statistics (for :func:`running_accuracy`); after
+    training the population statistics of Ioffe & Szegedy's Algorithm 2
+    (:func:`gradcourse.normalization.population_stats`, 20 batches of 128 drawn with
+    ``pop_keys``) replace the batch statistics for the test accuracy in evaluation mode.
+
+    Args:
+        fit_keys: ``(seeds,)`` keys for the minibatch draws.
+        pop_keys: ``(seeds,)`` keys for the population statistics (unused without batch norm).
+        params: the initial networks, with a leading seed axis.
+        split: a :class:`gradcourse.data.Split` (train and test sets).
+        norm: one of :data:`gradcourse.normalization.NORMS`.
+        activation: registry name.
+        steps, batch_size: as in :func:`gradcourse.train.fit`.
+        learning_rate, momentum: SGD's step size and momentum.
+
+    Returns:
+        A :class:`DigitsRun`.
+
+    Raises:
+        ValueError: for a bad ``norm``, ``learning_rate`` or ``momentum``, or as
+            :func:`gradcourse.train.fit_seeds`.
+    """
+    _checks.one_of("norm", norm, NORMS)
+    _checks.positive("learning_rate", learning_rate)
+    _checks.in_range("momentum", momentum, 0.0, 1.0, closed="left")
+    bn = norm == "batch"
+    final, history = fit_seeds(
+        fit_keys,
+        params,
+        split.x_train,
+        split.y_train,
+        optimizer=optax.sgd(learning_rate, momentum=momentum),
+        model=StatsModel(activation) if bn else norm_model(activation, norm),
+        steps=steps,
+        batch_size=batch_size,
+        record=record_stats if bn else None,
+    )
+    accuracy, stats = _evaluate(
+        pop_keys, final, split.x_train, split.x_test, split.y_test, norm, activation
+    )
+    return DigitsRun(final, history, accuracy, stats)
+
+
+@functools.partial(jax.jit, static_argnames=("decay", "unbiased_batch"))
+def _running_accuracy(
+    params: NormMLP,
+    history: Stats,
+    xs: Array,
+    ys: Array,
+    decay: float,
+    unbiased_batch: int,
+) -> Array:
+    def one(p: NormMLP, hist: Stats) -> Array:
+        stats = running_stats(hist, decay, unbiased_batch=unbiased_batch)
+        out = forward(p, xs, stats=stats)[0]
+        return jnp.mean(jnp.argmax(out, -1) == ys)
+
+    return jax.vmap(one)(params, history)
+
+
+def running_accuracy(
+    run: DigitsRun,
+    xs: ArrayLike,
+    ys: ArrayLike,
+    *,
+    decay: float,
+    unbiased_batch: int = 0,
+) -> np.ndarray:
+    r"""Test accuracy of trained batch-norm networks evaluated with the running averages
+    a framework keeps during training (:func:`running_stats`) instead of population
+    statistics.
+
+    Args:
+        run: a :class:`DigitsRun` of :func:`train_digits` with ``norm="batch"``, whose
+            history records every step's batch statistics.
+        xs, ys: test inputs and integer labels.
+        decay: :math:`d` in ``[0, 1)`` (PyTorch's default is 0.9, Keras's 0.99).
+        unbiased_batch: as in :func:`running_stats`.
+
+    Returns:
+        ``(seeds,)`` accuracies.
+
+    Raises:
+        ValueError: for a bad ``decay``, or a run without recorded statistics.
+    """
+    _checks.in_range("decay", decay, 0.0, 1.0, closed="left")
+    if not isinstance(run.history.records, Stats):
+        raise ValueError("run must be a batch-norm DigitsRun (norm='batch')")
+    out = _running_accuracy(
+        run.params,
+        run.history.records,
+        jnp.asarray(xs),
+        jnp.asarray(ys),
+        float(decay),
+        unbiased_batch,
+    )
+    return np.asarray(out)
+
+
+@functools.partial(jax.jit, static_argnames=("hidden_index",))
+def _rescaled(
+    params: NormMLP, xs: Array, ys: Array, scales: Array, hidden_index: int
+) -> tuple[Array, Array]:
+    def one(a: Array) -> tuple[Array, Array]:
+        w = params.hidden.w.at[hidden_index].multiply(a)
+        p = params._replace(hidden=params.hidden._replace(w=w))
+
+        def loss(q: NormMLP) -> tuple[Array, Array]:
+            out = forward(q, xs)[0]
+            return LOSSES["cross_entropy"](out, ys), out
+
+        (_, out), g = jax.value_and_grad(loss, has_aux=True)(p)
+        return out, jnp.linalg.norm(g.hidden.w[hidden_index])
+
+    outs, g_norms = jax.vmap(one)(scales)
+    base = outs[jnp.argmax(scales == 1.0)]
+    return jnp.abs(outs - base).max(axis=(1, 2)), g_norms
+
+
+def rescale_layer(
+    params: NormMLP, xs: ArrayLike, ys: ArrayLike, *, layer: int, scales: ArrayLike
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Scale invariance of batch normalisation: multiply one layer's weights by :math:`a`.
+
+    Batch norm makes a layer's output invariant to :math:`W_l \to a W_l`, so the outputs
+    do not change and the gradient scales as :math:`1/a`:
+    :math:`\partial\mathcal L/\partial(aW_l) = a^{-1}\,\partial\mathcal L/\partial W_l`
+    (Ioffe & Szegedy, 2015, Section 3). Measured on a sigmoid network in training mode.
+
+    Args:
+        params: one :class:`gradcourse.normalization.NormMLP` (no seed axis).
+        xs, ys: a batch of inputs and integer labels.
+        layer: which weight matrix, counted from 1 at the input; a hidden layer,
+            ``2 <= layer <= depth``.
+        scales: the factors :math:`a`; must contain 1.
+
+    Returns:
+        ``(changes, grad_norms)``, each ``(len(scales),)``: the largest change of any
+        output against :math:`a = 1`, and :math:`\lVert\partial\mathcal L/\partial W_l\rVert`
+        after the rescaling.
+
+    Raises:
+        ValueError: for a ``layer`` that is not a hidden layer, or ``scales`` without 1.
+    """
+    depth = params.hidden.w.shape[0] + 1
+    _checks.in_range("layer", layer, 2, depth)
+    scales = jnp.asarray(scales, jnp.float32)
+    _checks.ndim("scales", scales, 1)
+    if not bool(jnp.any(scales == 1.0)):
+        raise ValueError(f"scales must contain 1.0 (the reference), got {scales}")
+    changes, g_norms = _rescaled(
+        params, jnp.asarray(xs), jnp.asarray(ys), scales, layer - 2
+    )
+    return np.asarray(changes), np.asarray(g_norms)
+
+
+@functools.partial(jax.jit, static_argnames=("batch_sizes", "draws"))
+def _logit_spread(
+    key: Array, params: NormMLP, xs: Array, batch_sizes: tuple, draws: int
+) -> Array:
+    x0, rest = xs[0], xs[1:]
+    orders = jax.vmap(lambda kk: jax.random.permutation(kk, rest.shape[0]))(
+        jax.random.split(key, draws)
+    )
+
+    def spread(m: int) -> Array:
+        def in_batch(order: Array) -> Array:
+            batch = jnp.vstack([x0[None], rest[order[: m - 1]]])
+            return forward(params, batch)[0][0]
+
+        return jnp.mean(jnp.std(jax.vmap(in_batch)(orders), axis=0))
+
+    return jnp.stack([spread(m) for m in batch_sizes])
+
+
+def logit_spread(
+    key: Array,
+    params: NormMLP,
+    xs: ArrayLike,
+    *,
+    batch_sizes: tuple[int, ...] = (4, 16, 64),
+    draws: int = 20,
+) -> dict[int, float]:
+    r"""How much one example's prediction depends on its batch-mates in training mode.
+
+    Example ``xs[0]`` is put in ``draws`` random batches of size :math:`m` (its mates: the
+    first :math:`m-1` of a random order of ``xs[1:]``, one order per draw); the standard
+    deviation of each of its logits across the batches is averaged over the logits.
+
+    Args:
+        key: PRNG key for the orders.
+        params: one trained :class:`gradcourse.normalization.NormMLP` (sigmoid).
+        xs: ``(n, in_dim)``: the example, then its candidate mates.
+        batch_sizes: the sizes :math:`m`, each in ``[2, n]``.
+        draws: number of random batches, >= 2.
+
+    Returns:
+        ``{m: spread}``.
+
+    Raises:
+        ValueError: for a bad batch size or ``draws``.
+    """
+    xs = jnp.asarray(xs)
+    _checks.ndim("xs", xs, 2)
+    _checks.positive_int("draws", draws)
+    _checks.in_range("draws", draws, 2, np.inf)
+    for m in batch_sizes:
+        _checks.in_range("batch_sizes", m, 2, xs.shape[0])
+    out = np.asarray(_logit_spread(key, params, xs, tuple(batch_sizes), draws))
+    return dict(zip(batch_sizes, out.tolist(), strict=True))
+
+
+@functools.partial(jax.jit, static_argnames=("batch_sizes",))
+def _mode_accuracies(
+    params: NormMLP, stats: Stats, xs: Array, ys: Array, batch_sizes: tuple
+) -> tuple[Array, Array]:
+    acc = lambda out: jnp.mean(jnp.argmax(out.reshape(-1, 10), -1) == ys)  # noqa: E731
+    forward_train = jax.vmap(lambda xb: forward(params, xb)[0])
+    in_batches = [
+        acc(forward_train(xs.reshape(-1, m, xs.shape[1]))) for m in batch_sizes
+    ]
+    return acc(forward(params, xs, stats=stats)[0]), jnp.stack(in_batches)
+
+
+def mode_accuracies(
+    params: NormMLP,
+    stats: Stats,
+    xs: ArrayLike,
+    ys: ArrayLike,
+    *,
+    batch_sizes: tuple[int, ...] = (2, 8, 64),
+) -> tuple[float, dict[int, float]]:
+    r"""Accuracy in evaluation mode, and in training mode over disjoint batches of each size.
+
+    The train/test mismatch of batch normalisation: a network evaluated in *training* mode
+    (batch statistics) on small batches sees noisy statistics (Ioffe, 2017).
+
+    Args:
+        params: one trained sigmoid :class:`gradcourse.normalization.NormMLP` with 10
+            outputs.
+        stats: its population statistics.
+        xs, ys: test inputs and labels; ``len(xs)`` divisible by every batch size.
+        batch_sizes: the training-mode batch sizes, each >= 2.
+
+    Returns:
+        ``(evaluation_accuracy, {m: training_mode_accuracy})``.
+
+    Raises:
+        ValueError: for a batch size that is < 2 or does not divide ``len(xs)``.
+    """
+    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
+    _checks.ndim("xs", xs, 2)
+    for m in batch_sizes:
+        _checks.in_range("batch_sizes", m, 2, xs.shape[0])
+        if xs.shape[0] % m:
+            raise ValueError(
+                f"batch_sizes must divide len(xs) = {xs.shape[0]}, got {m}"
+            )
+    eval_acc, train_accs = _mode_accuracies(params, stats, xs, ys, tuple(batch_sizes))
+    by_size = dict(zip(batch_sizes, np.asarray(train_accs).tolist(), strict=True))
+    return float(eval_acc), by_size
+
+
+@functools.partial(jax.jit, static_argnames=("activation", "branch_scale"))
+def skip_profiles(
+    params: NormMLP,
+    xs: ArrayLike,
+    ys: ArrayLike,
+    activation: str = "relu",
+    branch_scale: float = 1.0,
+) -> Array:
+    r"""Per-layer weight-gradient norms of batch-normalised networks with a skip path
+    (:func:`residual_forward`), one row per network of the stack.
+
+    Args:
+        params: :class:`gradcourse.normalization.NormMLP` with a leading seed axis.
+        xs, ys: a batch of inputs and integer labels.
+        activation: registry name.
+        branch_scale: :math:`\alpha`.
+
+    Returns:
+        ``(seeds, depth + 1)``: :math:`\lVert\partial\mathcal L/\partial W_l\rVert`,
+        layers :math:`1..L` then the read-out.
+    """
+
+    def one(p: NormMLP) -> Array:
+        loss = lambda q: LOSSES["cross_entropy"](  # noqa: E731
+            residual_forward(q, xs, activation, branch_scale=branch_scale), ys
+        )
+        return mlp_layer_norms(jax.grad(loss)(p))
+
+    return jax.vmap(one)(params)
+
+
+@jax.jit
+def batch_independence(params: Affine, x: ArrayLike) -> tuple[Array, Array]:
+    """Is example 0's output the same alone as in the batch ``x``?
+
+    Layer norm normalises each example over its own features, so the answer is yes; batch
+    norm normalises over the batch, so example 0 with one batch-mate differs from example
+    0 in the whole batch (Ba et al., 2016).
+
+    Args:
+        params: an :class:`gradcourse.normalization.Affine` of ``x``'s width.
+        x: ``(batch, features)``, ``batch >= 3``.
+
+    Returns:
+        ``(layer_norm_same, batch_norm_same)``: booleans (to ``1e-5``).
+    """
+    x = jnp.asarray(x)
+    same = lambda a, b: jnp.allclose(a[:1], b[:1], atol=1e-5)  # noqa: E731
+    return same(layer_norm(params, x[:1]), layer_norm(params, x)), same(
+        batch_norm(params, x[:2]), batch_norm(params, x)
+    )
+
+
+@functools.partial(jax.jit, static_argnames=("rows",))
+def _padding_change(params: Affine, tokens: Array, rows: tuple) -> dict[str, Array]:
+    n = tokens.shape[0]
+
+    def change(norm: Callable, total: int) -> Array:
+        padded = jnp.concatenate([tokens, jnp.zeros((total - n, tokens.shape[1]))])
+        return jnp.abs(norm(params, padded)[:n] - norm(params, tokens)).max()
+
+    return {
+        name: jnp.stack([change(norm, total) for total in rows])
+        for name, norm in [("layer", layer_norm), ("batch", batch_norm)]
+    }
+
+
+def padding_change(
+    params: Affine, tokens: ArrayLike, *, rows: tuple[int, ...] = (16, 32, 64)
+) -> dict[str, np.ndarray]:
+    r"""Largest change of the real tokens' normalised outputs when the batch is padded
+    with zero rows, for layer norm and for batch norm (training mode).
+
+    Args:
+        params: an :class:`gradcourse.normalization.Affine` of the tokens' width.
+        tokens: ``(n, features)`` real rows.
+        rows: padded batch sizes, each >= ``n``.
+
+    Returns:
+        ``{"batch": changes, "layer": changes}``, each ``(len(rows),)``.
+
+    Raises:
+        ValueError: for a padded size smaller than ``n``.
+    """
+    tokens = jnp.asarray(tokens)
+    _checks.ndim("tokens", tokens, 2)
+    for total in rows:
+        _checks.in_range("rows", total, tokens.shape[0], np.inf)
+    out = _padding_change(params, tokens, tuple(rows))
+    return {k: np.asarray(v) for k, v in out.items()}
