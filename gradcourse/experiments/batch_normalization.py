@@ -1,10 +1,20 @@
-"""Experiments of the batch-normalisation chapter: a skip path, and running statistics.
+r"""Experiments of the batch-normalisation chapter.
 
-``residual_forward`` is :func:`gradcourse.normalization.forward` with an identity shortcut
-around every hidden layer after the first, to measure whether a skip path removes the
-gradient explosion that batch normalisation causes in a deep plain network (Yang et al.,
-2019). ``model_with_stats`` and ``running_stats`` keep the Keras/PyTorch running averages of
-the batch statistics *during* training, from what ``gc.train.fit`` records at every step.
+What batch normalisation (Ioffe & Szegedy, 2015) does to a deep network, measured:
+the transform's moments and backward pass (:func:`output_moments`,
+:func:`backward_matches_formula`); per-layer gradient norms with batch norm, layer norm and
+none (:func:`gradient_profiles`); training on the digits and evaluation with population
+statistics or with the running averages frameworks keep (:func:`train_digits`,
+:func:`running_accuracy`, :func:`running_stats`); scale invariance
+(:func:`rescale_layer`); batch dependence (:func:`logit_spread`, :func:`mode_accuracies`,
+:func:`batch_independence`, :func:`padding_change`); and the gradient explosion batch
+norm causes in a deep plain ReLU network, which a skip path tames
+(:func:`residual_forward`, :func:`skip_profiles`; Yang et al., 2019).
+
+References:
+    Ioffe & Szegedy, `Batch Normalization <https://arxiv.org/abs/1502.03167>`__, 2015.
+    Yang et al., `A Mean Field Theory of Batch Normalization
+    <https://arxiv.org/abs/1902.08129>`__, 2019.
 """
 
 from __future__ import annotations
@@ -137,12 +147,13 @@ def running_stats(
     variances are first multiplied by :math:`m/(m-1)`, as PyTorch does.
 
     Args:
-        history: :class:`Stats` with a leading step axis, ``(steps, depth, width)``.
+        history: :class:`gradcourse.normalization.Stats` with a leading step axis,
+            ``(steps, depth, width)``.
         decay: :math:`d` in ``[0, 1)``.
         unbiased_batch: the batch size :math:`m` for the unbiased correction, or 0.
 
     Returns:
-        The final running :class:`Stats`, ``(depth, width)``.
+        The final running :class:`gradcourse.normalization.Stats`, ``(depth, width)``.
     """
     _checks.in_range("decay", decay, 0.0, 1.0, closed="left")
     scale = unbiased_batch / (unbiased_batch - 1) if unbiased_batch > 1 else 1.0

@@ -10,7 +10,7 @@ Keras's ``clipnorm`` and ``global_clipnorm``.
 
 References:
     Pascanu, Mikolov & Bengio, `On the difficulty of training recurrent neural networks
-    <https://arxiv.org/abs/1211.5063>`_, 2013.
+    <https://arxiv.org/abs/1211.5063>`__, 2013.
 """
 
 from __future__ import annotations

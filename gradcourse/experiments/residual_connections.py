@@ -10,8 +10,8 @@ of deep plain networks in training (:func:`degradation`), shattered gradients
 
 References:
     He, Zhang, Ren & Sun, `Deep residual learning for image recognition
-    <https://arxiv.org/abs/1512.03385>`_, 2016. Balduzzi et al., `The shattered gradients
-    problem <https://arxiv.org/abs/1702.08591>`_, 2017.
+    <https://arxiv.org/abs/1512.03385>`__, 2016. Balduzzi et al., `The shattered gradients
+    problem <https://arxiv.org/abs/1702.08591>`__, 2017.
 """
 
 from __future__ import annotations
