@@ -972,3 +972,121 @@ def depth_scales(
                 label=r"$-1/\log\chi$ (gradient)")  # fmt: skip
     ax.legend(fontsize=8)
     return ax
+
+
+# --- batch_normalization ---
+def grad_profiles(
+    ax: Any,
+    profiles: Any,
+    styles: Any,
+    *,
+    floor: float | None = None,
+    ylabel: str = r"$\|\partial \mathcal{L}/\partial W_l\|$",
+) -> Any:
+    """Several per-layer gradient-norm profiles on one log axis, median and range over seeds.
+
+    Args:
+        ax: matplotlib Axes.
+        profiles: ``{name: (seeds, layers)}`` norms.
+        styles: ``{name: (label, colour)}``: which profiles to draw, in this order.
+        floor: draw values below it (exact zeros from float32 underflow, say) at it.
+        ylabel: y-axis label.
+
+    Returns:
+        ``ax``.
+    """
+    for name, (label, color) in styles.items():
+        values = np.asarray(profiles[name])
+        if floor is not None:
+            values = np.maximum(values, floor)
+        layer_norms(ax, values, label=label, color=color, ylabel=ylabel)
+    return ax
+
+
+def smoothed_losses(ax: Any, losses: Any, styles: Any, *, window: int = 10) -> Any:
+    """Training losses as a running mean over ``window`` steps, median and range over seeds.
+
+    Args:
+        ax: matplotlib Axes.
+        losses: ``{name: (seeds, steps)}`` losses.
+        styles: ``{name: (label, colour)}``: which curves to draw, in this order.
+        window: steps per mean, >= 1.
+
+    Returns:
+        ``ax``.
+
+    Raises:
+        ValueError: for a ``window`` < 1.
+    """
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    box = np.ones(window) / window
+    for name, (label, color) in styles.items():
+        values = np.atleast_2d(np.asarray(losses[name]))
+        smooth = np.apply_along_axis(lambda r: np.convolve(r, box, "valid"), 1, values)
+        steps = np.arange(smooth.shape[1]) + window
+        seed_band(ax, steps, smooth, label=label, color=color)
+    ax.set(xlabel="step", ylabel=f"training loss ({window}-step mean)")
+    return ax
+
+
+# --- residual_connections ---
+def shattering(
+    axes: Any,
+    grid: ArrayLike,
+    f_prime: ArrayLike,
+    rho: ArrayLike,
+    *,
+    depths: tuple[int, ...],
+    names: tuple[str, ...] = ("plain", "residual"),
+) -> Any:
+    r"""Two panels of shattered gradients: :math:`f'(x)` of the first seed after each of
+    ``depths`` blocks (left, scaled to a maximum of 1), and the neighbour correlation
+    :math:`\rho` against depth, median and range over seeds (right).
+
+    Args:
+        axes: two matplotlib Axes.
+        grid: ``(points, 1)`` or ``(points,)`` inputs.
+        f_prime: ``(networks, seeds, points, depth + 1)``.
+        rho: ``(networks, seeds, depth + 1)``.
+        depths: block counts to draw on the left (dotted, then solid).
+        names: one label per network.
+
+    Returns:
+        ``axes``.
+    """
+    ax0, ax1 = axes
+    x, f_prime, rho = np.ravel(grid), np.asarray(f_prime), np.asarray(rho)
+    for depth, ls in zip(depths, [":", "-", "--", "-."], strict=False):
+        for i, name in enumerate(names):
+            g = f_prime[i, 0, :, depth]
+            label = f"{name}, {depth} blocks"
+            ax0.plot(x, g / np.abs(g).max(), ls=ls, color=f"C{i}", label=label)
+    ax0.set(xlabel="input $x$", ylabel="$f'(x)$ (scaled to max 1)")
+    ax0.legend(fontsize=8)
+    layers = np.arange(rho.shape[-1])
+    for i, name in enumerate(names):
+        seed_band(ax1, layers, rho[i], label=name)
+    ax1.set(xlabel="blocks $l$", ylabel=r"neighbour correlation $\rho$")
+    ax1.legend()
+    return axes
+
+
+# --- gradient_clipping ---
+def loss_panels(axes: Any, runs: Any) -> Any:
+    """One panel per run: every seed's minibatch loss against the step, log scale.
+
+    Args:
+        axes: one matplotlib Axes per run.
+        runs: ``{title: (seeds, steps) losses}``, in panel order.
+
+    Returns:
+        ``axes``.
+    """
+    for ax, (title, losses) in zip(np.ravel(axes), runs.items(), strict=True):
+        losses = np.atleast_2d(np.asarray(losses))
+        steps = np.arange(1, losses.shape[1] + 1)
+        for s, curve in enumerate(losses):
+            ax.plot(steps, curve, lw=1, color=f"C{s}", label=f"seed {s}")
+        ax.set(title=title, xlabel="step", yscale="log")
+    return axes
