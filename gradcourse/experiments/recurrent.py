@@ -9,6 +9,8 @@ r"""Experiments of the recurrent-networks chapter, composed from :mod:`gradcours
 * :func:`recall_task`, :class:`SequenceClassifier` and :func:`fit_grid`: a long-memory
   task (recall the first symbol after a lag) trained for a grid of lags and seeds in one
   compiled program.
+* :func:`forget_bias_paths`, :func:`time_grid_maps` and :func:`lag_decay`: the gated
+  chapter's carousel paths and Jacobian maps before and after training.
 * :func:`clipping_comparison`: the recall task trained by plain SGD and by SGD with the
   gradient clipped to a global norm (Pascanu et al., 2013), several seeds each.
 """
@@ -21,6 +23,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax import Array
 
@@ -38,6 +41,9 @@ __all__ = [
     "clipping_comparison",
     "doya_bistable_range",
     "doya_orbit",
+    "forget_bias_paths",
+    "lag_decay",
+    "time_grid_maps",
     "fit_grid",
     "grid_accuracy",
     "Model",
@@ -535,3 +541,93 @@ def clipping_comparison(
         )
         runs[name] = ClipRun(final, history, _accuracy(model, final, test))
     return runs
+
+
+def forget_bias_paths(
+    key: Array, cell: recurrent.Cell, biases: tuple[float, ...], xs: Array
+) -> dict[float, np.ndarray]:
+    r""":func:`gradcourse.recurrent.carousel_log10` of an LSTM initialised with each
+    forget-gate bias :math:`b_f` of ``biases`` (every one from ``key``) on the sequence
+    ``xs``: the log10 of :math:`\partial c_T/\partial c_t`, ``(T + 1, n)`` per bias
+    (Gers, Schmidhuber & Cummins, 2000; Jozefowicz et al., 2015 recommend
+    :math:`b_f = 1`).
+
+    Raises:
+        ValueError: if ``cell`` is not an LSTM.
+    """
+    if not cell.kind.startswith("lstm"):
+        raise ValueError(f"cell must be an LSTM, got kind {cell.kind!r}")
+    return {
+        b: np.asarray(
+            recurrent.carousel_log10(
+                cell,
+                recurrent.init(key, cell, recurrent.RecurrentInit(forget_bias=b)),
+                xs,
+            )
+        )
+        for b in biases
+    }
+
+
+def time_grid_maps(
+    sweep: MemorySweep,
+    models: tuple[Model, ...],
+    key: Array,
+    *,
+    untrained: tuple[tuple[str, recurrent.Cell], ...] = (),
+    cell_state: tuple[str, ...] = (),
+    lag: int = 0,
+    example: int = 0,
+) -> dict[str, list[np.ndarray | None]]:
+    r""":func:`time_grid` maps (log10 :math:`\sigma_{\max}` of
+    :math:`\partial h_T/\partial h_t`) at initialisation and after training, on test
+    sequence ``example`` of lag index ``lag`` of a :func:`memory_sweep`.
+
+    Each model's map uses its best seed at that lag (highest test accuracy). Models named
+    in ``cell_state`` get a second entry ``name + " (cell c)"`` with the cell-state maps
+    :math:`\partial c_T/\partial c_t`. Each ``(name, cell)`` of ``untrained`` adds the
+    map of ``cell`` initialised from ``key``, with None for "after training".
+
+    Returns:
+        ``{name: [map at initialisation, map after training or None]}``, each map
+        ``(T + 1, T + 1)``.
+    """
+    _checks.in_range("lag", lag, 0, sweep.accuracy.shape[1] - 1)
+    inputs = models[0].cell.inputs
+    seq = np.asarray(sweep.test.xs)[lag, example].reshape(-1, inputs)
+
+    def pick(params: Classifier, seed: int) -> Any:
+        return jax.tree.map(lambda a: np.asarray(a)[lag, seed], params.cell)
+
+    maps: dict[str, list[np.ndarray | None]] = {}
+    for i, m in enumerate(models):
+        best = int(np.argmax(np.asarray(sweep.accuracy[i, lag])))
+        pair = (pick(sweep.initial[i], best), pick(sweep.final[i], best))
+        maps[m.name] = [np.asarray(time_grid(m.cell, p, seq)) for p in pair]
+        if m.name in cell_state:
+            maps[m.name + " (cell c)"] = [
+                np.asarray(time_grid(m.cell, p, seq, "c")) for p in pair
+            ]
+    for name, cell in untrained:
+        maps[name] = [np.asarray(time_grid(cell, recurrent.init(key, cell), seq)), None]
+    return maps
+
+
+def lag_decay(
+    maps: dict[str, list[np.ndarray | None]], lag: int
+) -> dict[str, list[float]]:
+    """Median over t of ``map[t + lag, t]`` (log10 of the largest singular value of the
+    Jacobian ``lag`` steps back) for each map of :func:`time_grid_maps` that exists.
+
+    Raises:
+        ValueError: if ``lag`` is not in ``[0, T]``.
+    """
+    size = next(iter(maps.values()))[0].shape[0]
+    _checks.in_range("lag", lag, 0, size - 1)
+
+    def decay(g: np.ndarray) -> float:
+        return float(np.median([g[t + lag, t] for t in range(g.shape[0] - lag)]))
+
+    return {
+        name: [decay(g) for g in pair if g is not None] for name, pair in maps.items()
+    }
