@@ -448,7 +448,7 @@ class ClipStudy:
             ``length`` steps).
         n: training and test sequences each.
         hidden: units of the tanh Elman cell (4 cue and 4 distractor inputs).
-        gain: scale of the Gaussian recurrent weights (:class:`recurrent.RecurrentInit`).
+        gain: scale of the Gaussian recurrent weights (:class:`gradcourse.recurrent.RecurrentInit`).
         seeds, steps, batch_size: runs per optimiser and their training.
         learning_rate: SGD's step size.
         clips: one set of runs per entry: None for plain SGD, else the global gradient
