@@ -247,9 +247,19 @@ def test_case_study_claims_hold_on_other_seeds(case_study):
 def test_case_study_reconstructions_and_summary(case_study):
     _, runs, _ = case_study
     xs = gc.data.digits(jax.random.key(11), scale="unit").x_test[:4]
-    images = gc.experiments.autoencoder.reconstructions(runs, xs, seed=1)
+    images = gc.experiments.autoencoder.reconstructions(runs, 4, seed=1)
     assert images.shape == (len(runs.labels), 4, 64)
     assert ((images >= 0) & (images <= 1)).all()
+    k, seeds = runs.labels.index("tanh, Xavier"), runs.test_error.shape[1]
+    one = jax.tree.map(lambda a: a[k * seeds + 1], runs.params)
+    np.testing.assert_allclose(images[k], runs.model(one, xs)[0], atol=1e-5)
+    for count, seed, match in [
+        (0, 0, "count"),
+        (10_000, 0, "count"),
+        (4, seeds, "seed"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            gc.experiments.autoencoder.reconstructions(runs, count, seed)
     table = gc.experiments.autoencoder.summary(runs)
     med, lo, hi = table["tanh, Xavier"]
     assert lo <= med <= hi
@@ -281,3 +291,13 @@ def test_sgd_or_adam_flag_picks_exactly_one_optimiser(xs):
         ):
             np.testing.assert_allclose(a, b, atol=1e-6)
     np.testing.assert_array_equal(final.adam, both.adam)
+
+
+def test_xavier_weights_are_those_of_init():
+    study = gc.experiments.autoencoder.Study(sizes=(8, 6, 3))
+    key = jax.random.key(21)
+    got = gc.experiments.autoencoder.xavier_weights(key, study)
+    for a, b in zip(
+        jax.tree.leaves(got), jax.tree.leaves(ae.init(key, study.config)), strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)

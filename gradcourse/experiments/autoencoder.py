@@ -20,8 +20,8 @@ import numpy as np
 import optax
 from jax import Array
 
+from gradcourse import _checks, pretraining, train
 from gradcourse import autoencoder as ae
-from gradcourse import pretraining, train
 from gradcourse.data import Split
 from gradcourse.networks import Dense, Trace
 
@@ -34,6 +34,7 @@ __all__ = [
     "compare",
     "reconstructions",
     "summary",
+    "xavier_weights",
 ]
 
 #: The SGD methods of :func:`compare`: (label, activation, normalize, initialisation).
@@ -93,6 +94,7 @@ class Runs(NamedTuple):
         profile: ``(methods, seeds, 2K)`` per-layer weight-gradient norms at the first
             step (the start of training, or of fine-tuning).
         model: the ``model`` callable that reconstructs with ``params``.
+        test_outputs: ``(methods, seeds, n_test, 64)`` reconstructions of the test set.
     """
 
     labels: tuple[str, ...]
@@ -101,6 +103,7 @@ class Runs(NamedTuple):
     loss: np.ndarray
     profile: np.ndarray
     model: ae.Variants
+    test_outputs: np.ndarray
 
 
 def baselines(data: Split, code_size: int) -> dict[str, float]:
@@ -148,12 +151,6 @@ def _starts(keys: Array, config: ae.Autoencoder, name: str, tiny: float) -> ae.W
     return ae.Weights(tuple(layers[:half]), tuple(layers[half:]))
 
 
-@functools.cache
-def _sgd(learning_rate: float, momentum: float) -> optax.GradientTransformation:
-    # One object per setting, so gradcourse.train.fit_seeds reuses its compiled loops.
-    return optax.sgd(learning_rate, momentum=momentum)
-
-
 class _Run(NamedTuple):
     """A run's parameters and its optimiser flag (1.0: Adam, 0.0: SGD)."""
 
@@ -173,7 +170,6 @@ def _run_layer_norms(grads: _Run) -> Array:
     return ae.tagged_layer_norms(grads.tagged)
 
 
-@functools.cache
 def _sgd_or_adam(
     learning_rate: float, momentum: float, adam_learning_rate: float
 ) -> optax.GradientTransformation:
@@ -200,16 +196,10 @@ def _sgd_or_adam(
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _errors(model: ae.Variants, params: ae.Tagged, xs: Array) -> Array:
-    return jax.vmap(lambda p: ae.reconstruction_error(xs, model(p, xs)[0]))(params)
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _reconstruct(
-    model: ae.Variants, params: ae.Tagged, pick: Array, xs: Array
-) -> Array:
-    chosen = jax.tree.map(lambda a: a[pick], params)
-    return jax.vmap(lambda p: model(p, xs)[0])(chosen)
+def _evaluate(model: ae.Variants, params: ae.Tagged, xs: Array) -> tuple[Array, Array]:
+    # Every run's reconstructions of xs and their errors: one program for both.
+    outputs = jax.vmap(lambda p: model(p, xs)[0])(params)
+    return outputs, ae.reconstruction_error(xs, outputs)
 
 
 def _stack(weights: list[ae.Weights], tags: np.ndarray) -> ae.Tagged:
@@ -220,7 +210,7 @@ def _stack(weights: list[ae.Weights], tags: np.ndarray) -> ae.Tagged:
     return ae.Tagged(leaves, tags.astype(np.float32))
 
 
-def _runs(labels, final, history, errors, model) -> Runs:
+def _runs(labels, final, history, errors, outputs, model) -> Runs:
     m = len(labels)
     shape = lambda a: np.asarray(a).reshape(m, -1, *np.shape(a)[1:])  # noqa: E731
     return Runs(
@@ -230,6 +220,7 @@ def _runs(labels, final, history, errors, model) -> Runs:
         shape(history.loss),
         shape(history.grad_norms[:, 0]),
         model,
+        shape(outputs),
     )
 
 
@@ -254,7 +245,7 @@ def compare(key: Array, data: Split, study: Study = Study()) -> tuple[Runs, Runs
     model = ae.Variants(
         tuple(dataclasses.replace(config, activation=a, normalize=n) for a, n in kinds)
     )
-    sgd = _sgd(study.learning_rate, study.momentum)
+    sgd = optax.sgd(study.learning_rate, momentum=study.momentum)
     k_init, k_pre, k_fit = jax.random.split(key, 3)
     seeds = jax.random.split(k_init, study.seeds)
     start = {i: _starts(seeds, config, i, study.tiny) for i in ("tiny", "xavier", "he")}
@@ -291,7 +282,11 @@ def compare(key: Array, data: Split, study: Study = Study()) -> tuple[Runs, Runs
         kind="mse",
         layer_norms=_run_layer_norms,
     )
-    errors = np.asarray(_errors(model, final.tagged, data.x_test))
+    outputs, errors = (
+        np.asarray(a) for a in _evaluate(model, final.tagged, data.x_test)
+    )
+    # Rows are cut on the host (NumPy): no XLA program per leaf shape.
+    final, history = jax.tree.map(np.asarray, (final, history))
     part = lambda tree, rows: jax.tree.map(lambda a: a[rows], tree)  # noqa: E731
     sgd_rows, adam_rows = slice(0, n_sgd), slice(n_sgd, None)
     return (
@@ -300,6 +295,7 @@ def compare(key: Array, data: Split, study: Study = Study()) -> tuple[Runs, Runs
             part(final.tagged, sgd_rows),
             part(history, sgd_rows),
             errors[sgd_rows],
+            outputs[sgd_rows],
             model,
         ),
         _runs(
@@ -307,16 +303,31 @@ def compare(key: Array, data: Split, study: Study = Study()) -> tuple[Runs, Runs
             part(final.tagged, adam_rows),
             part(history, adam_rows),
             errors[adam_rows],
+            outputs[adam_rows],
             model,
         ),
     )
 
 
-def reconstructions(runs: Runs, xs: Array, seed: int = 0) -> np.ndarray:
-    """``(methods, n, 64)`` reconstructions of ``xs`` by each method's run ``seed``."""
-    seeds = runs.test_error.shape[1]
-    pick = np.arange(len(runs.labels)) * seeds + seed
-    return np.asarray(_reconstruct(runs.model, runs.params, pick, xs))
+def reconstructions(runs: Runs, count: int, seed: int = 0) -> np.ndarray:
+    """``(methods, count, 64)`` reconstructions of the first ``count`` test images by
+    each method's run ``seed`` (computed with the test errors, no new program).
+
+    Raises:
+        ValueError: if ``count`` or ``seed`` is out of range.
+    """
+    methods, seeds, n_test = runs.test_outputs.shape[:3]
+    _checks.in_range("count", count, 1, n_test)
+    _checks.in_range("seed", seed, 0, seeds - 1)
+    return runs.test_outputs[:, seed, :count]
+
+
+def xavier_weights(key: Array, study: Study = Study()) -> ae.Weights:
+    """:func:`gradcourse.autoencoder.init` ``(key, study.config)`` (Glorot normal weights,
+    zero biases), drawn by :func:`gradcourse.autoencoder.init_seeds` as one compiled
+    program (``init`` draws layer by layer, one small program per layer shape)."""
+    weights = ae.init_seeds(key[None], study.config)
+    return jax.tree.map(lambda a: np.asarray(a)[0], weights)
 
 
 def summary(runs: Runs) -> dict[str, tuple[float, float, float]]:

@@ -9,6 +9,10 @@ r"""Experiments of the recurrent-networks chapter, composed from :mod:`gradcours
 * :func:`recall_task`, :class:`SequenceClassifier` and :func:`fit_grid`: a long-memory
   task (recall the first symbol after a lag) trained for a grid of lags and seeds in one
   compiled program.
+* :func:`forget_bias_paths`, :func:`time_grid_maps` and :func:`lag_decay`: the gated
+  chapter's carousel paths and Jacobian maps before and after training.
+* :func:`clipping_comparison`: the recall task trained by plain SGD and by SGD with the
+  gradient clipped to a global norm (Pascanu et al., 2013), several seeds each.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax import Array
 
@@ -29,9 +34,16 @@ __all__ = [
     "Sequences",
     "SequenceClassifier",
     "Classifier",
+    "ClipRun",
+    "ClipStudy",
     "bound_check",
+    "bound_checks",
+    "clipping_comparison",
     "doya_bistable_range",
     "doya_orbit",
+    "forget_bias_paths",
+    "lag_decay",
+    "time_grid_maps",
     "fit_grid",
     "grid_accuracy",
     "Model",
@@ -75,11 +87,15 @@ def doya_orbit(w: float, bs: Array, h0: Array, steps: int) -> Array:
     """Iterate :math:`h_t = \\sigma(w h_{t-1} + b)` ``steps`` times for every pair of bias
     ``bs`` ``(k,)`` and start ``h0`` ``(j,)``; returns the final states ``(k, j)``."""
     _checks.positive_int("steps", steps)
+    return _doya_orbit(w, jnp.asarray(bs), jnp.asarray(h0), steps)
 
+
+@functools.partial(jax.jit, static_argnums=(0, 3))
+def _doya_orbit(w: float, bs: Array, h0: Array, steps: int) -> Array:
     def final(b: Array, h: Array) -> Array:
         return jax.lax.fori_loop(0, steps, lambda _, x: jax.nn.sigmoid(w * x + b), h)
 
-    return jax.jit(jax.vmap(jax.vmap(final, (None, 0)), (0, None)))(bs, h0)
+    return jax.vmap(jax.vmap(final, (None, 0)), (0, None))(bs, h0)
 
 
 def _single_unit_loss(
@@ -100,13 +116,19 @@ def single_unit_surface(
         ``(loss, grad_norm)``, each ``(len(ws), len(bs))``.
     """
     _checks.positive_int("steps", steps)
+    ws, bs = jnp.asarray(ws, jnp.float32), jnp.asarray(bs, jnp.float32)
+    return _single_unit_surface(ws, bs, steps, x0, target)
 
+
+@functools.partial(jax.jit, static_argnums=(2, 3, 4))
+def _single_unit_surface(
+    ws: Array, bs: Array, steps: int, x0: float, target: float
+) -> tuple[Array, Array]:
     def one(w: Array, b: Array) -> tuple[Array, Array]:
         val, g = jax.value_and_grad(_single_unit_loss, (0, 1))(w, b, steps, x0, target)
         return val, jnp.hypot(*g)
 
-    grid = jax.vmap(jax.vmap(one, (None, 0)), (0, None))
-    return jax.jit(grid)(jnp.asarray(ws, jnp.float32), jnp.asarray(bs, jnp.float32))
+    return jax.vmap(jax.vmap(one, (None, 0)), (0, None))(ws, bs)
 
 
 def bound_check(
@@ -125,6 +147,17 @@ def bound_check(
     """
     _checks.positive_int("steps", steps)
     _checks.positive_int("draws", draws)
+    if cell.activation not in ("tanh", "sigmoid"):
+        raise ValueError(
+            f"cell.activation must be 'tanh' or 'sigmoid', got {cell.activation!r}"
+        )
+    return _bound_check(key, cell, jnp.asarray(gains, jnp.float32), steps, draws)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 3, 4))
+def _bound_check(
+    key: Array, cell: recurrent.Cell, gains: Array, steps: int, draws: int
+) -> tuple[Array, Array]:
     gamma = {"tanh": 1.0, "sigmoid": 0.25}[cell.activation]
 
     def one(k: Array, gain: Array) -> tuple[Array, Array]:
@@ -137,8 +170,37 @@ def bound_check(
         return jnp.log10(recurrent.sigma_max(jac)), steps * jnp.log10(gamma * lam)
 
     keys = jax.random.split(key, (len(gains), draws))
-    run = jax.vmap(jax.vmap(one, (0, None)), (0, 0))
-    return jax.jit(run)(keys, jnp.asarray(gains, jnp.float32))
+    return jax.vmap(jax.vmap(one, (0, None)), (0, 0))(keys, gains)
+
+
+def bound_checks(
+    key: Array,
+    gains: dict[str, tuple[float, ...]],
+    *,
+    hidden: int = 32,
+    inputs: int = 4,
+    steps: int = 30,
+    draws: int = 32,
+) -> dict[str, tuple[Array, Array]]:
+    """:func:`bound_check` for an Elman cell of each activation in ``gains`` (``"tanh"``
+    or ``"sigmoid"``), every activation with the same ``key``.
+
+    Returns:
+        ``{activation: (log10_measured, log10_bound)}``, each ``(len(gains[a]), draws)``.
+
+    Raises:
+        ValueError: if an activation is neither ``"tanh"`` nor ``"sigmoid"``.
+    """
+    return {
+        act: bound_check(
+            key,
+            recurrent.Cell("elman", hidden, inputs, act),
+            jnp.array(g, jnp.float32),
+            steps=steps,
+            draws=draws,
+        )
+        for act, g in gains.items()
+    }
 
 
 class Sequences(NamedTuple):
@@ -375,3 +437,197 @@ def _init_grid(
 
 def _seed_slice(start: int, stop: int, tree: Any) -> Any:
     return jax.tree.map(lambda a: a[:, start:stop], tree)
+
+
+@dataclass(frozen=True)
+class ClipStudy:
+    """Settings of :func:`clipping_comparison`.
+
+    Attributes:
+        lag, length: the :func:`recall_task` (the cue ``lag`` steps before the end of
+            ``length`` steps).
+        n: training and test sequences each.
+        hidden: units of the tanh Elman cell (4 cue and 4 distractor inputs).
+        gain: scale of the Gaussian recurrent weights (:class:`gradcourse.recurrent.RecurrentInit`).
+        seeds, steps, batch_size: runs per optimiser and their training.
+        learning_rate: SGD's step size.
+        clips: one set of runs per entry: None for plain SGD, else the global gradient
+            norm that the gradient is cut back to before the SGD step.
+    """
+
+    lag: int = 5
+    length: int = 30
+    n: int = 512
+    hidden: int = 32
+    gain: float = 2.0
+    seeds: int = 8
+    steps: int = 300
+    batch_size: int = 32
+    learning_rate: float = 0.2
+    clips: tuple[float | None, ...] = (None, 1.0)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """``"SGD"`` or ``"SGD, clipped at c"`` for each of ``clips``."""
+        return tuple(
+            "SGD" if c is None else f"SGD, clipped at {c:g}" for c in self.clips
+        )
+
+
+class ClipRun(NamedTuple):
+    """One optimiser's runs: ``final`` parameters and ``history`` (leading seed axis;
+    ``history.grad_norms[..., 0]`` is the cell's unclipped gradient norm) and the test
+    ``accuracy`` per seed."""
+
+    final: Classifier
+    history: train.History
+    accuracy: Array
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _accuracy(model: SequenceClassifier, params: Classifier, data: Sequences) -> Array:
+    def one(p: Classifier) -> Array:
+        return jnp.mean(jnp.argmax(model(p, data.xs)[0], -1) == data.ys)
+
+    return jax.vmap(one)(params)
+
+
+def clipping_comparison(
+    k_data: Array, k_fit: Array, study: ClipStudy = ClipStudy()
+) -> dict[str, ClipRun]:
+    r"""Train a tanh Elman network on :func:`recall_task` with plain SGD and with SGD
+    after clipping the gradient to global norm :math:`c` for each ``c`` of
+    ``study.clips`` (Pascanu, Mikolov & Bengio, 2013:
+    :math:`g \leftarrow g \min(1, c / \lVert g\rVert)`).
+
+    Training sequences come from ``k_data``, test sequences from ``fold_in(k_data, 1)``;
+    both optimisers start every seed ``s`` from the same weights (key ``split(k_fit,
+    seeds)[s]``, which also draws its minibatches). Recurrent weights are Gaussian with
+    gain ``study.gain``, so the gradient explodes in some steps.
+
+    Returns:
+        ``{name: ClipRun}`` for ``study.names``, in the order of ``study.clips``.
+
+    Raises:
+        ValueError: if ``study.seeds`` is not a positive integer or a clip is not > 0.
+    """
+    _checks.positive_int("seeds", study.seeds)
+    for c in study.clips:
+        if c is not None:
+            _checks.in_range("clips", c, 0.0, float("inf"), closed="neither")
+    data = recall_task(k_data, study.n, lag=study.lag, steps=study.length)
+    test = recall_task(jax.random.fold_in(k_data, 1), study.n, study.lag, study.length)
+    rnn = recurrent.Cell("elman", hidden=study.hidden, inputs=8)
+    seeds = jax.random.split(k_fit, study.seeds)
+    scheme = recurrent.RecurrentInit(gain=study.gain)
+    init = jax.vmap(lambda k: init_classifier(k, rnn, 4, scheme))(seeds)
+    model = SequenceClassifier(rnn)
+    sgd = optax.sgd(study.learning_rate)
+    optimizers = [
+        sgd if c is None else optax.chain(optax.clip_by_global_norm(c), sgd)
+        for c in study.clips
+    ]
+    runs = {}
+    for name, opt in zip(study.names, optimizers, strict=True):
+        final, history = train.fit_seeds(
+            seeds,
+            init,
+            *data,
+            model=model,
+            optimizer=opt,
+            steps=study.steps,
+            batch_size=study.batch_size,
+            layer_norms=_norms,
+        )
+        runs[name] = ClipRun(final, history, _accuracy(model, final, test))
+    return runs
+
+
+def forget_bias_paths(
+    key: Array, cell: recurrent.Cell, biases: tuple[float, ...], xs: Array
+) -> dict[float, np.ndarray]:
+    r""":func:`gradcourse.recurrent.carousel_log10` of an LSTM initialised with each
+    forget-gate bias :math:`b_f` of ``biases`` (every one from ``key``) on the sequence
+    ``xs``: the log10 of :math:`\partial c_T/\partial c_t`, ``(T + 1, n)`` per bias
+    (Gers, Schmidhuber & Cummins, 2000; Jozefowicz et al., 2015 recommend
+    :math:`b_f = 1`).
+
+    Raises:
+        ValueError: if ``cell`` is not an LSTM.
+    """
+    if not cell.kind.startswith("lstm"):
+        raise ValueError(f"cell must be an LSTM, got kind {cell.kind!r}")
+    return {
+        b: np.asarray(
+            recurrent.carousel_log10(
+                cell,
+                recurrent.init(key, cell, recurrent.RecurrentInit(forget_bias=b)),
+                xs,
+            )
+        )
+        for b in biases
+    }
+
+
+def time_grid_maps(
+    sweep: MemorySweep,
+    models: tuple[Model, ...],
+    key: Array,
+    *,
+    untrained: tuple[tuple[str, recurrent.Cell], ...] = (),
+    cell_state: tuple[str, ...] = (),
+    lag: int = 0,
+    example: int = 0,
+) -> dict[str, list[np.ndarray | None]]:
+    r""":func:`time_grid` maps (log10 :math:`\sigma_{\max}` of
+    :math:`\partial h_T/\partial h_t`) at initialisation and after training, on test
+    sequence ``example`` of lag index ``lag`` of a :func:`memory_sweep`.
+
+    Each model's map uses its best seed at that lag (highest test accuracy). Models named
+    in ``cell_state`` get a second entry ``name + " (cell c)"`` with the cell-state maps
+    :math:`\partial c_T/\partial c_t`. Each ``(name, cell)`` of ``untrained`` adds the
+    map of ``cell`` initialised from ``key``, with None for "after training".
+
+    Returns:
+        ``{name: [map at initialisation, map after training or None]}``, each map
+        ``(T + 1, T + 1)``.
+    """
+    _checks.in_range("lag", lag, 0, sweep.accuracy.shape[1] - 1)
+    inputs = models[0].cell.inputs
+    seq = np.asarray(sweep.test.xs)[lag, example].reshape(-1, inputs)
+
+    def pick(params: Classifier, seed: int) -> Any:
+        return jax.tree.map(lambda a: np.asarray(a)[lag, seed], params.cell)
+
+    maps: dict[str, list[np.ndarray | None]] = {}
+    for i, m in enumerate(models):
+        best = int(np.argmax(np.asarray(sweep.accuracy[i, lag])))
+        pair = (pick(sweep.initial[i], best), pick(sweep.final[i], best))
+        maps[m.name] = [np.asarray(time_grid(m.cell, p, seq)) for p in pair]
+        if m.name in cell_state:
+            maps[m.name + " (cell c)"] = [
+                np.asarray(time_grid(m.cell, p, seq, "c")) for p in pair
+            ]
+    for name, cell in untrained:
+        maps[name] = [np.asarray(time_grid(cell, recurrent.init(key, cell), seq)), None]
+    return maps
+
+
+def lag_decay(
+    maps: dict[str, list[np.ndarray | None]], lag: int
+) -> dict[str, list[float]]:
+    """Median over t of ``map[t + lag, t]`` (log10 of the largest singular value of the
+    Jacobian ``lag`` steps back) for each map of :func:`time_grid_maps` that exists.
+
+    Raises:
+        ValueError: if ``lag`` is not in ``[0, T]``.
+    """
+    size = next(iter(maps.values()))[0].shape[0]
+    _checks.in_range("lag", lag, 0, size - 1)
+
+    def decay(g: np.ndarray) -> float:
+        return float(np.median([g[t + lag, t] for t in range(g.shape[0] - lag)]))
+
+    return {
+        name: [decay(g) for g in pair if g is not None] for name, pair in maps.items()
+    }
