@@ -30,7 +30,7 @@ _SUBMODULES = (
     "randmat",
     "correlation",
     "moments",
-    "monitor",
+    "health",
     "networks",
     "normalization",
     "optim",

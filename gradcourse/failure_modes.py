@@ -2,8 +2,8 @@ r"""A gallery of gradient failures, each reproduced by one call.
 
 :data:`FAILURE_MODES` maps a symptom to a small :class:`Config` that produces it on the
 bundled digits (64 inputs, 10 classes) and to the fix that removes it; :func:`reproduce`
-trains that configuration, records :func:`gradcourse.monitor.health` at every step and
-returns the run with its :func:`gradcourse.monitor.diagnose` verdict. :func:`run_many`
+trains that configuration, records :func:`gradcourse.health.step_health` at every step and
+returns the run with its :func:`gradcourse.health.diagnose` verdict. :func:`run_many`
 (and :func:`gallery`, for several entries) trains configurations of one shape in a
 single :func:`gradcourse.train.fit_seeds` program, with the activation, initialisation
 and optimizer settings as data: the last three entries below share depth 6, so
@@ -32,6 +32,7 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
@@ -43,7 +44,7 @@ import numpy as np
 import optax
 from jax import Array
 
-from gradcourse import _checks, monitor, train
+from gradcourse import _checks, health, train
 from gradcourse.activations import REGISTRY
 from gradcourse.data import digits
 from gradcourse.networks import MLP, Trace, forward_batch, init_mlp
@@ -167,14 +168,14 @@ class Run(NamedTuple):
         config: the configuration trained.
         params: the final :class:`~gradcourse.networks.MLP`.
         history: the :class:`gradcourse.train.History`, with :class:`Health
-            <gradcourse.monitor.Health>` records and ``nonfinite`` set.
-        diagnosis: :func:`gradcourse.monitor.diagnose` of the history.
+            <gradcourse.health.Health>` records and ``nonfinite`` set.
+        diagnosis: :func:`gradcourse.health.diagnose` of the history.
     """
 
     config: Config
     params: Any
     history: train.History
-    diagnosis: monitor.Diagnosis
+    diagnosis: health.Diagnosis
 
 
 def _activation(name: str) -> Callable[[Array], Array]:
@@ -207,70 +208,61 @@ def _validate(config: Config) -> None:
 #
 # Runs whose configurations differ only in activation, initialisation and optimizer
 # settings have the same shapes, so they can share one vmapped training loop
-# (train.fit_seeds) if those settings are data rather than Python constants. Each run's
-# parameters therefore carry a _Knobs record next to its MLP: the model picks the
-# activation by index, the optimizer reads the learning rate, momentum, Adam-or-SGD flag
-# and clipping bound from it, and the recorder picks the saturation asymptotes. The
-# knobs are never differentiated into anything (their gradient is exactly 0) and never
-# updated.
+# (train.fit_seeds) if those settings are data rather than Python constants. They travel
+# beside the parameters: the activation and saturation indices as fit_seeds' per_run
+# (read by the model and the recorder), the learning rate, momentum, Adam-or-SGD flag and
+# clipping bound as the hyperparams of an optax.inject_hyperparams optimizer. The model,
+# optimizer and recorder are frozen dataclasses, equal (and one compiled loop) for equal
+# groups.
 
 
-class _Knobs(NamedTuple):
-    """One run's settings as float32 scalars (floats, so that ``jax.grad`` accepts the
-    tree): ``activation`` indexes the group's activation names, ``saturation`` indexes
-    the group's saturating activations (-1: none), ``adam`` is 1 for Adam and 0 for
-    SGD, ``clip`` is ``inf`` for no clipping."""
+class _Settings(NamedTuple):
+    """One run's per-run settings: ``activation`` indexes the group's activation names,
+    ``saturation`` the group's saturating activations (-1: none)."""
 
     activation: Array
     saturation: Array
-    learning_rate: Array
-    momentum: Array
-    adam: Array
-    clip: Array
 
 
-class _Tuned(NamedTuple):
-    """A run's parameters: the network and its settings."""
-
-    mlp: MLP
-    knobs: _Knobs
-
-
-def _knobs(
-    config: Config, activations: tuple[str, ...], sats: tuple[str, ...]
-) -> _Knobs:
-    values = (
-        activations.index(config.activation),
-        sats.index(config.activation) if config.activation in sats else -1,
-        config.learning_rate,
-        config.momentum,
-        float(config.optimizer == "adam"),
-        np.inf if config.clip is None else config.clip,
-    )
-    return _Knobs(*(np.float32(v) for v in values))
+def _settings(
+    configs: Sequence[Config], activations: tuple[str, ...], sats: tuple[str, ...]
+) -> tuple[_Settings, dict[str, np.ndarray]]:
+    per_run = _Settings(
+        np.array([activations.index(c.activation) for c in configs], np.int32),
+        np.array([sats.index(c.activation) if c.activation in sats else -1
+                  for c in configs], np.int32),
+    )  # fmt: skip
+    hyperparams = {
+        "learning_rate": [c.learning_rate for c in configs],
+        "momentum": [c.momentum for c in configs],
+        "adam": [float(c.optimizer == "adam") for c in configs],
+        "clip": [np.inf if c.clip is None else c.clip for c in configs],
+    }
+    return per_run, {k: np.array(v, np.float32) for k, v in hyperparams.items()}
 
 
-@functools.cache
-def _model(activations: tuple[str, ...]) -> train.Model:
-    """``model(params, xs)`` for a :class:`_Tuned`: activation ``knobs.activation``.
+@dataclasses.dataclass(frozen=True)
+class _Model:
+    """``model(mlp, xs, settings)``: activation ``settings.activation`` of the group's.
 
     ``lax.select_n`` picks one function's output exactly, and the other functions
     receive a zero cotangent, so values and gradients equal those of the chosen
     function alone.
     """
-    fns = tuple(_activation(a) for a in activations)
 
-    def model(params: _Tuned, xs: Array) -> tuple[Array, Trace]:
-        which = params.knobs.activation.astype(jnp.int32)
+    activations: tuple[str, ...]
+
+    def __call__(
+        self, params: MLP, xs: Array, settings: _Settings
+    ) -> tuple[Array, Trace]:
+        fns = tuple(_activation(a) for a in self.activations)
 
         def phi(z: Array) -> Array:
             if len(fns) == 1:
                 return fns[0](z)
-            return jax.lax.select_n(which, *(f(z) for f in fns))
+            return jax.lax.select_n(settings.activation, *(f(z) for f in fns))
 
-        return forward_batch(params.mlp, xs, phi)
-
-    return model
+        return forward_batch(params, xs, phi)
 
 
 class _Features(NamedTuple):
@@ -291,70 +283,76 @@ def _features(configs: Sequence[Config]) -> _Features:
     )
 
 
-@functools.cache
-def _optimizer(features: _Features) -> optax.GradientTransformation:
+def _chain(
+    learning_rate: Array, momentum: Array, adam: Array, clip: Array, features: _Features
+) -> optax.GradientTransformation:
     """``chain(clip_by_global_norm(clip), sgd(lr, momentum) or adam(lr))`` with the
-    settings read from ``params.knobs`` at every step.
-
-    Each part is the optax transformation itself, selected per run with ``where``, so a
-    run's updates equal those of its own optax optimizer. Cached: one object per set of
-    parts, so that ``train.fit_seeds`` reuses a group's compiled loop whatever the
-    learning rates.
-    """
+    settings as arrays: each part is the optax transformation itself, selected per run
+    with ``where``, so a run's updates equal those of its own optax optimizer."""
 
     def pick(flag: Array, a: Any, b: Any) -> Any:
         return jax.tree.map(lambda x, y: jnp.where(flag, x, y), a, b)
 
-    def init(params: _Tuned) -> tuple:
-        trace = optax.trace(0.0).init(params.mlp) if features.momentum else None
-        adam = optax.scale_by_adam().init(params.mlp) if features.adam else None
-        return trace, adam
+    def init(params: MLP) -> tuple:
+        trace = optax.trace(0.0).init(params) if features.momentum else None
+        adam_state = optax.scale_by_adam().init(params) if features.adam else None
+        return trace, adam_state
 
-    def update(
-        grads: _Tuned, state: tuple, params: _Tuned | None = None
-    ) -> tuple[_Tuned, tuple]:
-        if params is None:
-            raise ValueError("params must be given to update (the settings live there)")
-        k, g = params.knobs, grads.mlp
+    def update(g: MLP, state: tuple, params: MLP | None = None) -> tuple[MLP, tuple]:
+        del params
         trace_state, adam_state = state
         if features.clip:  # max_norm = inf would turn an infinite norm into NaN
-            clipped, _ = optax.clip_by_global_norm(k.clip).update(g, optax.EmptyState())
-            g = pick(jnp.isfinite(k.clip), clipped, g)
+            clipped, _ = optax.clip_by_global_norm(clip).update(g, optax.EmptyState())
+            g = pick(jnp.isfinite(clip), clipped, g)
         direction = g
         if features.momentum:
-            traced, trace_state = optax.trace(k.momentum).update(g, trace_state)
-            direction = pick(k.momentum > 0, traced, g)
+            traced, trace_state = optax.trace(momentum).update(g, trace_state)
+            direction = pick(momentum > 0, traced, g)
         if features.adam:
             adam_dir, adam_state = optax.scale_by_adam().update(g, adam_state)
-            direction = adam_dir if not features.sgd else pick(k.adam > 0, adam_dir,
+            direction = adam_dir if not features.sgd else pick(adam > 0, adam_dir,
                                                                direction)  # fmt: skip
-        updates = jax.tree.map(lambda d: (-k.learning_rate) * d, direction)
-        no_change = jax.tree.map(jnp.zeros_like, k)
-        return _Tuned(updates, no_change), (trace_state, adam_state)
+        updates = jax.tree.map(lambda d: (-learning_rate) * d, direction)
+        return updates, (trace_state, adam_state)
 
     return optax.GradientTransformation(init, update)
 
 
-def _layer_norms(grads: _Tuned) -> Array:
-    return train.mlp_layer_norms(grads.mlp)
+@dataclasses.dataclass(frozen=True)
+class _Optimizer:
+    """:func:`_chain` under ``optax.inject_hyperparams``, so that ``fit_seeds`` sets each
+    run's learning rate, momentum, Adam flag and clipping bound in its state. A frozen
+    dataclass, equal for equal ``features``: one compiled loop per set of parts."""
+
+    features: _Features
+
+    def _inner(self) -> optax.GradientTransformation:
+        make = optax.inject_hyperparams(_chain, static_args=("features",))
+        return make(0.0, 0.0, 0.0, np.inf, features=self.features)
+
+    def init(self, params: MLP) -> Any:
+        return self._inner().init(params)
+
+    def update(self, grads: MLP, state: Any, params: MLP | None = None) -> tuple:
+        return self._inner().update(grads, state, params)
 
 
-@functools.cache
-def _recorder(asymptotes: tuple[str, ...]) -> Callable[..., monitor.Health]:
-    """:func:`gradcourse.monitor.health`, saturation measured against each run's own
+@dataclasses.dataclass(frozen=True)
+class _Recorder:
+    """:func:`gradcourse.health.step_health`, saturation measured against each run's own
     activation's asymptotes, among ``asymptotes`` (NaN for an activation without)."""
 
-    def record(params: _Tuned, grads: _Tuned, updates: _Tuned, trace: Trace) -> Any:
-        h = monitor.health(params.mlp, grads.mlp, updates.mlp, trace)
-        if not asymptotes:
-            return h
-        options = [monitor.saturated_fraction(trace.post, a) for a in asymptotes]
-        sat = jnp.stack([*options, h.saturated])
-        which = jnp.where(params.knobs.saturation < 0, len(options),
-                          params.knobs.saturation).astype(jnp.int32)  # fmt: skip
-        return h._replace(saturated=sat[which])
+    asymptotes: tuple[str, ...]
 
-    return record
+    def __call__(self, params: MLP, grads: MLP, updates: MLP, trace: Trace,
+                 settings: _Settings) -> health.Health:  # fmt: skip
+        h = health.step_health(params, grads, updates, trace)
+        if not self.asymptotes:
+            return h
+        options = [health.saturated_fraction(trace.post, a) for a in self.asymptotes]
+        sat = jnp.stack([*options, h.saturated])
+        which = jnp.where(settings.saturation < 0, len(options), settings.saturation)
+        return h._replace(saturated=sat[which])
 
 
 #: Input features of the bundled digits (8 x 8 pixels).
@@ -386,23 +384,22 @@ def _train_group(
 ) -> list[Run]:
     c0 = configs[0]
     activations = tuple(dict.fromkeys(c.activation for c in configs))
-    sats = tuple(a for a in activations if a in monitor.ASYMPTOTES)
-    knobs = jax.tree.map(lambda *v: np.stack(v),
-                         *(_knobs(c, activations, sats) for c in configs))  # fmt: skip
+    sats = tuple(a for a in activations if a in health.ASYMPTOTES)
+    per_run, hyperparams = _settings(configs, activations, sats)
     final, history = train.fit_seeds(
-        fit_keys, _Tuned(mlps, knobs), data.x_train, data.y_train,
-        model=_model(activations), optimizer=_optimizer(_features(configs)),
-        steps=c0.steps, batch_size=c0.batch_size, layer_norms=_layer_norms,
-        record=_recorder(sats), on_nonfinite="return",
+        fit_keys, mlps, data.x_train, data.y_train,
+        model=_Model(activations), optimizer=_Optimizer(_features(configs)),
+        steps=c0.steps, batch_size=c0.batch_size, record=_Recorder(sats),
+        on_nonfinite="return", per_run=per_run, hyperparams=hyperparams,
     )  # fmt: skip
     # Slice on the host: indexing device arrays would compile one program per shape.
     origins = history.nonfinite
     arrays = jax.device_get(history._replace(nonfinite=None))
-    final_mlp = jax.device_get(final.mlp)
+    final_mlp = jax.device_get(final)
     runs = []
     for r, config in enumerate(configs):
         hist = _slice(arrays, r)._replace(nonfinite=origins[r])
-        runs.append(Run(config, _slice(final_mlp, r), hist, monitor.diagnose(hist)))
+        runs.append(Run(config, _slice(final_mlp, r), hist, health.diagnose(hist)))
     return runs
 
 

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -56,7 +56,7 @@ from gradcourse._linalg import scaled_norm
 from gradcourse.activations import resolve
 from gradcourse.networks import LOSSES, MLP, ActivationLike, Dense, init_mlp
 
-__all__ = ["GradNorms", "grad_norms", "probe_seeds", "layer_ratio"]
+__all__ = ["GradNorms", "grad_norms", "layer_grad_norms", "layer_ratio", "probe_seeds"]
 
 
 class GradNorms(NamedTuple):
@@ -188,6 +188,65 @@ def probe_seeds(
         return grad_norms(params, xs, ys, activation, kind)
 
     return jax.vmap(one)(keys)
+
+
+def _is_layer(node: Any) -> bool:
+    """A :class:`Dense`, or a residual branch: a plain tuple of stacked ``Dense``."""
+    if isinstance(node, Dense):
+        return True
+    return (
+        type(node) is tuple
+        and len(node) > 0
+        and all(isinstance(d, Dense) and jnp.ndim(d.w) == 3 for d in node)
+    )
+
+
+def _norms_of(node: Dense | tuple[Dense, ...]) -> Array:
+    if isinstance(node, Dense):
+        w = jnp.asarray(node.w)
+        return scaled_norm(w, axis=(1, 2)) if w.ndim == 3 else scaled_norm(w)[None]
+    per_matrix = jnp.stack([scaled_norm(d.w, axis=(1, 2)) for d in node], -1)
+    return scaled_norm(per_matrix, axis=-1)
+
+
+def layer_grad_norms(tree: Any) -> Array:
+    r"""Frobenius norm of each layer's weight, :math:`\lVert W_l\rVert_F`, in layer order.
+
+    The one per-layer norm of the package, for parameters, gradients and optax updates
+    alike (an update has the parameters' structure); it is the default ``layer_norms``
+    of :func:`gradcourse.train.fit`. Every :class:`~gradcourse.networks.Dense` in
+    ``tree`` is a layer, in the order of ``jax.tree.leaves``; a ``Dense`` whose weight
+    has a leading stack axis, ``(depth, out, in)``, is ``depth`` layers; a plain tuple
+    of such stacks (a two-layer residual branch ``(W, V)``) is one layer per block,
+    :math:`\sqrt{\lVert W_l\rVert_F^2 + \lVert V_l\rVert_F^2}`. Leaves that are not
+    ``Dense`` (PReLU slopes, biases alone) are not layers. So an
+    :class:`~gradcourse.networks.MLP` gives layers 1..depth then the read-out, a
+    residual MLP the embedding, blocks 1..L, the read-out.
+
+    Norms are computed rescaled, :math:`m\,\lVert W_l/m\rVert_F` with
+    :math:`m = \max|W_l|` (``gradcourse._linalg.scaled_norm``): squaring float32
+    entries below about 1e-19 would underflow and report a vanishing layer's gradient
+    as exactly 0.
+
+    Args:
+        tree: a pytree holding :class:`~gradcourse.networks.Dense` layers.
+
+    Returns:
+        ``(layers,)`` norms.
+
+    Raises:
+        ValueError: if ``tree`` holds no ``Dense``.
+
+    Examples:
+        >>> layer_grad_norms(init_mlp(jax.random.key(0), 4, 8, 3, 2)).shape
+        (4,)
+    """
+    layers = [n for n in jax.tree.leaves(tree, is_leaf=_is_layer) if _is_layer(n)]
+    if not layers:
+        raise ValueError(
+            f"tree must hold gradcourse.networks.Dense layers, got {type(tree).__name__}"
+        )
+    return jnp.concatenate([_norms_of(n) for n in layers])
 
 
 def layer_ratio(norms: ArrayLike) -> Array:

@@ -23,10 +23,10 @@ is applied after the addition (the "identity mapping" of He et al., 2016b), so b
 With ``residual=False`` the same parameters give the *plain* network
 :math:`h_l = F_l(h_{l-1})`; with a one-layer branch that is exactly
 :func:`gradcourse.networks.forward` on an MLP of depth :math:`L + 1`, so plain and
-residual networks can be compared weight for weight. :class:`Wired` carries the
-per-block wiring (shortcut or not, :math:`\alpha_l`) next to the weights as frozen data, so
-that :func:`gradcourse.train.fit_seeds` trains plain and residual networks in one
-compiled loop.
+residual networks can be compared weight for weight. A :class:`Wiring` (shortcut or
+not, :math:`\alpha_l`, per block) travels beside the weights as ``fit_seeds``'
+``per_run``, so that :func:`gradcourse.train.fit_seeds` trains plain and residual
+networks in one compiled loop (:class:`WiredModel`).
 
 References:
     He, Zhang, Ren & Sun, `Deep residual learning for image recognition
@@ -37,6 +37,7 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable
@@ -51,11 +52,14 @@ from gradcourse import _checks
 from gradcourse._linalg import scaled_norm
 from gradcourse.activations import resolve
 from gradcourse.networks import LOSSES, MLP, ActivationLike, Dense, Trace
-from gradcourse.probes import GradNorms
+from gradcourse.probes import GradNorms, layer_grad_norms
 
 __all__ = [
     "ResidualMLP",
+    "ResidualModel",
     "Wired",
+    "WiredModel",
+    "Wiring",
     "as_mlp",
     "block",
     "block_jacobian",
@@ -66,10 +70,8 @@ __all__ = [
     "init_residual_mlp",
     "input_gradients",
     "layer_input_derivatives",
-    "layer_norms",
     "model",
     "neighbour_correlation",
-    "wired_layer_norms",
     "wired_model",
 ]
 
@@ -347,56 +349,66 @@ def forward_batch(
     )(xs)
 
 
-@functools.cache
+@dataclasses.dataclass(frozen=True)
+class ResidualModel:
+    """The ``model`` of :func:`gradcourse.train.fit` for a :class:`ResidualMLP`:
+    :func:`forward_batch` with these settings. Frozen, so equal settings give equal
+    models and one compiled training loop.
+
+    Attributes:
+        activation: registry name or elementwise function.
+        residual: use the shortcuts.
+        branch_scale: :math:`\\alpha`, > 0.
+    """
+
+    activation: ActivationLike = "relu"
+    residual: bool = True
+    branch_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        _checks.positive("branch_scale", self.branch_scale)
+
+    def __call__(self, params: ResidualMLP, xs: Array) -> tuple[Array, Trace]:
+        """Outputs ``(batch, out_dim)`` and the trace, as :func:`forward_batch`."""
+        return forward_batch(params, xs, self.activation, residual=self.residual,
+                             branch_scale=self.branch_scale)  # fmt: skip
+
+
 def model(
     activation: ActivationLike = "relu",
     *,
     residual: bool = True,
     branch_scale: float = 1.0,
-) -> Callable[[ResidualMLP, Array], tuple[Array, Trace]]:
-    """The ``model`` callable for :func:`gradcourse.train.fit` (cached per arguments).
+) -> ResidualModel:
+    """The :class:`ResidualModel` with these settings.
 
     Examples:
-        >>> model("relu", branch_scale=0.5) is model("relu", branch_scale=0.5)
+        >>> model("relu", branch_scale=0.5) == model("relu", branch_scale=0.5)
         True
     """
-    _checks.positive("branch_scale", branch_scale)
-
-    def apply(params: ResidualMLP, xs: Array) -> tuple[Array, Trace]:
-        return forward_batch(
-            params, xs, activation, residual=residual, branch_scale=branch_scale
-        )
-
-    return apply
+    return ResidualModel(activation, residual, branch_scale)
 
 
-def layer_norms(grads: ResidualMLP) -> Array:
-    r"""Frobenius norm of each layer's weight gradient: embedding, blocks 1..L, read-out.
+class Wiring(NamedTuple):
+    r"""Per-block wiring of a :class:`ResidualMLP`, for ``fit_seeds(..., per_run=...)``.
 
-    A two-layer branch counts as one layer (the norm of both weight matrices together,
-    :math:`\sqrt{\lVert W_l\rVert_F^2 + \lVert V_l\rVert_F^2}`). Norms are computed
-    rescaled (``gradcourse._linalg.scaled_norm``), so a gradient of 1e-30 is not
-    reported as 0. This is the ``layer_norms`` argument of :func:`gradcourse.train.fit`.
+    Attributes:
+        residual: ``(depth,)`` floats, nonzero where a block adds its input.
+        branch_scale: ``(depth,)`` branch scales :math:`\alpha_l`.
     """
-    per_matrix = jnp.stack([scaled_norm(d.w, axis=(1, 2)) for d in grads.branch], -1)
-    blocks = scaled_norm(per_matrix, axis=-1)
-    first = scaled_norm(grads.first.w)[None]
-    return jnp.concatenate([first, blocks, scaled_norm(grads.readout.w)[None]])
+
+    residual: Array
+    branch_scale: Array
 
 
 class Wired(NamedTuple):
-    r"""A :class:`ResidualMLP` with its per-block wiring carried as frozen data.
+    r"""A :class:`ResidualMLP` with its per-block :class:`Wiring` beside it in one tuple.
 
-    ``residual`` and ``branch_scale`` are the per-block arguments of
-    :func:`forward_with_trace`, stored next to the weights. Runs that differ only in
-    their wiring (plain against residual blocks, different :math:`\alpha`, identity
-    blocks) then share one model function, :func:`wired_model`, and
-    :func:`gradcourse.train.fit_seeds` trains them in one compiled loop instead of
-    compiling one loop per wiring.
-
-    :func:`wired_model` stops the wiring's gradient, so it is exactly 0, and an optimiser
-    that maps a zero gradient to a zero step (SGD, momentum, Adagrad, RMSProp, Adam; not
-    one with weight decay) leaves the wiring as it was.
+    Prefer the weights alone with ``gradcourse.train.fit_seeds(..., per_run=Wiring(...))``
+    and :class:`WiredModel`, which keeps the wiring out of the parameter pytree. With a
+    ``Wired`` as parameters the wiring's gradient is stopped, so it is exactly 0, and only
+    an optimiser that maps a zero gradient to a zero step (SGD, momentum, Adagrad,
+    RMSProp, Adam; not one with weight decay) leaves it as it was.
 
     Attributes:
         net: the weights.
@@ -409,34 +421,40 @@ class Wired(NamedTuple):
     branch_scale: Array
 
 
-@functools.cache
-def wired_model(
-    activation: ActivationLike = "relu",
-) -> Callable[[Wired, Array], tuple[Array, Trace]]:
-    """The ``model`` callable of :func:`gradcourse.train.fit` for :class:`Wired` params.
+@dataclasses.dataclass(frozen=True)
+class WiredModel:
+    """``model(params, xs, wiring)`` for ``gradcourse.train.fit_seeds(...,
+    per_run=wiring)``: runs that differ only in their :class:`Wiring` (plain against
+    residual blocks, different :math:`\\alpha`, identity blocks) share one compiled loop.
+    Called as ``model(wired, xs)`` it reads the wiring of a :class:`Wired`.
 
-    Cached per activation, so every call returns the same function object (and
-    :func:`gradcourse.train.fit` its compiled loop).
+    Attributes:
+        activation: registry name or elementwise function.
+    """
+
+    activation: ActivationLike = "relu"
+
+    def __call__(
+        self, params: ResidualMLP | Wired, xs: Array, wiring: Wiring | None = None
+    ) -> tuple[Array, Trace]:
+        """Outputs and trace of :func:`forward_batch` with the per-block wiring."""
+        if wiring is None:
+            params, wiring = params.net, Wiring(params.residual, params.branch_scale)
+        flags, scales = jax.lax.stop_gradient(tuple(wiring))
+        return forward_batch(params, xs, self.activation, residual=flags != 0,
+                             branch_scale=scales)  # fmt: skip
+
+
+def wired_model(activation: ActivationLike = "relu") -> WiredModel:
+    """The :class:`WiredModel` of ``activation``.
 
     Examples:
         >>> p = init_residual_mlp(jax.random.key(0), 3, 4, 2, 2)
-        >>> wired = Wired(p, jnp.array([0.0, 1.0]), jnp.array([1.0, 0.5]))
-        >>> wired_model("tanh")(wired, jnp.ones((5, 3)))[0].shape
+        >>> wiring = Wiring(jnp.array([0.0, 1.0]), jnp.array([1.0, 0.5]))
+        >>> wired_model("tanh")(p, jnp.ones((5, 3)), wiring)[0].shape
         (5, 2)
     """
-
-    def apply(params: Wired, xs: Array) -> tuple[Array, Trace]:
-        flags, scales = jax.lax.stop_gradient((params.residual, params.branch_scale))
-        return forward_batch(
-            params.net, xs, activation, residual=flags != 0, branch_scale=scales
-        )
-
-    return apply
-
-
-def wired_layer_norms(grads: Wired) -> Array:
-    """:func:`layer_norms` of a :class:`Wired` gradient (the wiring's is always 0)."""
-    return layer_norms(grads.net)
+    return WiredModel(activation)
 
 
 @functools.partial(jax.jit, static_argnames=("activation", "kind"))
@@ -461,7 +479,7 @@ def _grad_norms(
 
     value, (g_p, g_t) = jax.value_and_grad(batch_loss, argnums=(0, 1))(params, taps)
     hidden = scaled_norm(g_t, axis=(0, 2))
-    return GradNorms(layer_norms(g_p), hidden, value)
+    return GradNorms(layer_grad_norms(g_p), hidden, value)
 
 
 def grad_norms(
@@ -493,8 +511,8 @@ def grad_norms(
 
     Returns:
         A :class:`gradcourse.probes.GradNorms`: ``weights`` of shape ``(depth + 2,)``
-        (embedding, blocks, read-out; see :func:`layer_norms`) and ``hidden`` of shape
-        ``(depth + 1,)``, the norms of :math:`\partial L / \partial H_l` for
+        (embedding, blocks, read-out; see :func:`gradcourse.probes.layer_grad_norms`)
+        and ``hidden`` of shape ``(depth + 1,)``, the norms of :math:`\partial L / \partial H_l` for
         :math:`l = 0, \dots, L`.
 
     Raises:

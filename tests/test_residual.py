@@ -101,7 +101,7 @@ def test_grad_norms_equal_jax_grad(key, params2, residual):
     want = np.concatenate([[np.linalg.norm(g.first.w)], blocks,
                            [np.linalg.norm(g.readout.w)]])  # fmt: skip
     np.testing.assert_allclose(got.weights, want, rtol=1e-5)
-    np.testing.assert_allclose(R.layer_norms(g), want, rtol=1e-5)
+    np.testing.assert_allclose(gc.probes.layer_grad_norms(g), want, rtol=1e-5)
     assert float(got.loss) == pytest.approx(float(loss(params2)), rel=1e-6)
     # dL/dh_L is the read-out's back-propagation of dL/dlogits.
     logits, _ = R.forward_batch(
@@ -144,7 +144,7 @@ def test_model_plugs_into_fit(key):
 
     _, hist = gc.train.fit(kf, p, xs, ys, model=R.model("relu", branch_scale=0.5),
                            optimizer=optax.adam(1e-2), steps=30, batch_size=64,
-                           layer_norms=R.layer_norms)  # fmt: skip
+                           layer_norms=gc.probes.layer_grad_norms)  # fmt: skip
     assert hist.grad_norms.shape == (30, 7)
     assert float(hist.loss[-1]) < 0.7 * float(hist.loss[0])
 
@@ -243,8 +243,8 @@ def test_grad_norms_do_not_underflow_for_tiny_gradients(key):
 
 def test_layer_norms_are_homogeneous_down_to_tiny_scales(params2):
     g = jax.tree.map(lambda a: a + 1.0, params2)  # nonzero everywhere
-    unit = R.layer_norms(g)
-    tiny = R.layer_norms(jax.tree.map(lambda a: a * 1e-30, g))
+    unit = gc.probes.layer_grad_norms(g)
+    tiny = gc.probes.layer_grad_norms(jax.tree.map(lambda a: a * 1e-30, g))
     np.testing.assert_allclose(tiny, 1e-30 * unit, rtol=1e-5)
     blocks = np.sqrt(np.sum(np.asarray(g.branch[0].w) ** 2, axis=(1, 2))
                      + np.sum(np.asarray(g.branch[1].w) ** 2, axis=(1, 2)))  # fmt: skip
@@ -269,7 +269,10 @@ def test_wired_model_equals_forward_batch(key):
     )
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(trace.post, want_trace.post)
-    assert R.wired_model("tanh") is R.wired_model("tanh")
+    assert R.wired_model("tanh") == R.wired_model("tanh")
+    wiring = R.Wiring(flags, scales)
+    per_run, _ = R.wired_model("tanh")(p, xs, wiring)
+    np.testing.assert_array_equal(per_run, want)
 
 
 def test_wired_fit_seeds_equals_one_fit_per_wiring(key):
@@ -291,14 +294,20 @@ def test_wired_fit_seeds_equals_one_fit_per_wiring(key):
     keys = jax.random.split(kf, 2)
     kw = dict(optimizer=optax.adam(1e-2), steps=15, batch_size=16)
     final, hist = gc.train.fit_seeds(keys, start, xs, ys, model=R.wired_model("relu"),
-                                     layer_norms=R.wired_layer_norms, **kw)  # fmt: skip
+                                     **kw)  # fmt: skip
     np.testing.assert_array_equal(final.residual, start.residual)
     np.testing.assert_array_equal(final.branch_scale, start.branch_scale)
+    # The same runs with the wiring beside the weights (per_run): the same numbers.
+    _, beside = gc.train.fit_seeds(keys, nets, xs, ys, model=R.wired_model("relu"),
+                                   per_run=R.Wiring(start.residual, start.branch_scale),
+                                   **kw)  # fmt: skip
+    np.testing.assert_array_equal(beside.loss, hist.loss)
+    np.testing.assert_array_equal(beside.grad_norms, hist.grad_norms)
     for s, (residual, alpha) in enumerate(wiring):
         net = jax.tree.map(lambda a, s=s: a[s], nets)
         model = R.model("relu", residual=residual, branch_scale=alpha)
         _, one = gc.train.fit(keys[s], net, xs, ys, model=model,
-                              layer_norms=R.layer_norms, **kw)  # fmt: skip
+                              layer_norms=gc.probes.layer_grad_norms, **kw)  # fmt: skip
         np.testing.assert_allclose(hist.loss[s], one.loss, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(hist.grad_norms[s], one.grad_norms, rtol=1e-4,
                                    atol=1e-7)  # fmt: skip

@@ -91,7 +91,7 @@ def test_nonfinite_activation_origin_is_reported(key):
             optimizer=optax.sgd(0.1),
             steps=3,
         )
-    assert err.value.origin == gc.train.NonFinite(0, 4, "activation")
+    assert err.value.origin == gc.health.Origin(0, 4, "activation")
 
 
 def test_nonfinite_gradient_origin_is_the_highest_bad_layer(key):
@@ -117,7 +117,7 @@ def test_nonfinite_gradient_origin_is_the_highest_bad_layer(key):
         steps=2,
         on_nonfinite="return",
     )
-    assert hist.nonfinite == gc.train.NonFinite(0, 4, "gradient")
+    assert hist.nonfinite == gc.health.Origin(0, 4, "gradient")
 
 
 def test_nonfinite_from_too_large_learning_rate(key, digits):
@@ -170,11 +170,11 @@ def test_nonfinite_confined_to_one_bias_gradient_is_located(key):
         steps=2,
         on_nonfinite="return",
     )
-    weights_only = gc.train.mlp_layer_norms(jax.grad(lambda p: gc.networks.LOSSES[
+    weights_only = gc.probes.layer_grad_norms(jax.grad(lambda p: gc.networks.LOSSES[
         "cross_entropy"](model(p, xs[:1])[0], ys[:1]))(params))  # fmt: skip
     assert np.isfinite(np.asarray(weights_only)).all()  # weight norms alone miss it
     assert np.isnan(np.asarray(hist.grad_norms[0, 2]))  # layer 3's norm reports it
-    assert hist.nonfinite == gc.train.NonFinite(0, 3, "gradient")
+    assert hist.nonfinite == gc.health.Origin(0, 3, "gradient")
 
 
 def test_fit_seeds_equals_fit_run_by_run(key):
@@ -224,7 +224,7 @@ def test_fit_seeds_reports_the_failing_seed(key):
     with pytest.raises(gc.train.NonFiniteError, match="in seed 1, at step 0, layer 4"):
         gc.train.fit_seeds(keys, params, xs, ys, **kw)
     _, hist = gc.train.fit_seeds(keys, params, xs, ys, on_nonfinite="return", **kw)
-    assert hist.nonfinite == (None, gc.train.NonFinite(0, 4, "activation"), None)
+    assert hist.nonfinite == (None, gc.health.Origin(0, 4, "activation"), None)
 
 
 def test_fit_seeds_validates_arguments(key):
@@ -240,4 +240,4 @@ def test_fit_seeds_validates_arguments(key):
         gc.train.fit_seeds(keys, params, xs, ys, steps=0, **kw)
     single = gc.train.History(jnp.zeros((2, 3)), jnp.zeros((2, 3, 3)), None, None, None)
     with pytest.raises(ValueError, match="one run's"):
-        gc.train.find_nonfinite(single)
+        gc.health.find_nonfinite(single)

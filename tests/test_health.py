@@ -1,4 +1,4 @@
-"""Tests for gradcourse.monitor: known answers, hand-computed ratios, NaN origins."""
+"""Tests for gradcourse.health: known answers, hand-computed ratios, NaN origins."""
 
 import math
 
@@ -9,7 +9,7 @@ import optax
 import pytest
 
 import gradcourse as gc
-from gradcourse import monitor
+from gradcourse import health
 from gradcourse.networks import MLP, Dense, Trace, init_mlp
 
 DEPTH, WIDTH, IN, OUT = 4, 8, 5, 3
@@ -33,14 +33,9 @@ def _sizes() -> np.ndarray:
 def test_layer_norms_equal_hand_computation():
     fills = [1.0, 2.0, -3.0, 0.5, 4.0]
     np.testing.assert_allclose(
-        monitor.layer_norms(_mlp(fills)), np.abs(fills) * np.sqrt(_sizes()), rtol=1e-6
-    )
-
-
-def test_layer_norms_equal_train_mlp_layer_norms(key):
-    params = init_mlp(key, IN, WIDTH, DEPTH, OUT)
-    np.testing.assert_allclose(
-        monitor.layer_norms(params), gc.train.mlp_layer_norms(params), rtol=1e-6
+        gc.probes.layer_grad_norms(_mlp(fills)),
+        np.abs(fills) * np.sqrt(_sizes()),
+        rtol=1e-6,
     )
 
 
@@ -49,11 +44,11 @@ def test_layer_norms_stay_positive_for_tiny_gradients():
     sqrt(sum(g**2)) would say 0. The scaled norm keeps them."""
     fills = [1e-25, 3e-30, 1e-21, 2e-28, 5e-26]
     tree = _mlp(fills)
-    norms = np.asarray(monitor.layer_norms(tree), np.float64)
+    norms = np.asarray(gc.probes.layer_grad_norms(tree), np.float64)
     assert (norms > 0).all()
     np.testing.assert_allclose(norms, np.array(fills) * np.sqrt(_sizes()), rtol=1e-5)
     post = jnp.full((2, DEPTH, WIDTH), 0.5)
-    h = monitor.health(_mlp([1.0] * 5), tree, tree, Trace(post, post))
+    h = health.step_health(_mlp([1.0] * 5), tree, tree, Trace(post, post))
     assert (np.asarray(h.grad_ratio) > 0).all() and (
         np.asarray(h.update_ratio) > 0
     ).all()
@@ -64,7 +59,7 @@ def test_layer_finite_catches_a_bias_nan():
     tree = tree._replace(
         hidden=tree.hidden._replace(b=tree.hidden.b.at[1, 3].set(jnp.nan))
     )
-    assert monitor.layer_finite(tree).tolist() == [True, True, False, True, True]
+    assert health.layer_finite(tree).tolist() == [True, True, False, True, True]
 
 
 def test_health_ratios_equal_hand_computation():
@@ -75,7 +70,7 @@ def test_health_ratios_equal_hand_computation():
     )
     params, grads, updates = _mlp(p_fill), _mlp(g_fill), _mlp(u_fill)
     post = jnp.zeros((2, DEPTH, WIDTH))
-    h = monitor.health(params, grads, updates, Trace(post, post), saturation="tanh")
+    h = health.step_health(params, grads, updates, Trace(post, post), saturation="tanh")
     # Constant matrices: ||c * 1||_F = |c| sqrt(size), so the sizes cancel in a ratio.
     np.testing.assert_allclose(h.grad_ratio, np.divide(g_fill, p_fill), rtol=1e-6)
     np.testing.assert_allclose(h.update_ratio, np.abs(u_fill) / p_fill, rtol=1e-6)
@@ -97,7 +92,7 @@ def test_health_ratio_matches_optax_sgd_update(key):
     grads = jax.grad(loss)(params)
     opt = optax.sgd(0.3)
     updates, _ = opt.update(grads, opt.init(params), params)
-    h = monitor.health(params, grads, updates, model(params, xs)[1])
+    h = health.step_health(params, grads, updates, model(params, xs)[1])
     np.testing.assert_allclose(h.update_ratio, 0.3 * h.grad_ratio, rtol=1e-5)
     assert np.isnan(np.asarray(h.saturated)).all()  # no asymptotes given
 
@@ -106,21 +101,21 @@ def test_saturated_fraction_known_answer_sigmoid():
     # layer 1: 0.005 and 0.996 saturated, 0.02 and 0.5 not; layer 2: none; tol = 0.01.
     post = jnp.array([[[0.005, 0.5], [0.3, 0.7]], [[0.996, 0.02], [0.5, 0.985]]])
     np.testing.assert_allclose(
-        monitor.saturated_fraction(post, "sigmoid"), [0.5, 0.0], atol=0
+        health.saturated_fraction(post, "sigmoid"), [0.5, 0.0], atol=0
     )
 
 
 def test_saturated_fraction_known_answer_tanh():
     post = jnp.array([[[-0.995, 0.98, 0.999, 0.0]]])  # 2 of 4 beyond |h| > 0.99
-    np.testing.assert_allclose(monitor.saturated_fraction(post, "tanh"), [0.5])
-    np.testing.assert_allclose(monitor.saturated_fraction(post, "tanh", 0.05), [0.75])
+    np.testing.assert_allclose(health.saturated_fraction(post, "tanh"), [0.5])
+    np.testing.assert_allclose(health.saturated_fraction(post, "tanh", 0.05), [0.75])
 
 
 def test_saturated_fraction_matches_derivative_threshold(key):
     """|tanh| > 1 - tol is the same event as tanh' < 2 tol - tol**2."""
     z = 4.0 * jax.random.normal(key, (64, 3, 16))
     tol = 0.01
-    by_output = monitor.saturated_fraction(jnp.tanh(z), "tanh", tol)
+    by_output = health.saturated_fraction(jnp.tanh(z), "tanh", tol)
     by_slope = jnp.mean(gc.activations.tanh_grad(z) < 2 * tol - tol**2, axis=(0, 2))
     np.testing.assert_allclose(by_output, by_slope, atol=1 / (64 * 16) + 1e-7)
 
@@ -131,8 +126,8 @@ def test_dead_fraction_known_answer():
     post = jnp.array(
         [[[0.0, 0.0, 1.0, 0.0]], [[0.0, 2.0, 1.0, 0.0]], [[0.0, 0.0, 3.0, 0.0]]]
     )
-    np.testing.assert_allclose(monitor.dead_fraction(post), [0.5])
-    np.testing.assert_allclose(monitor.dead_fraction(post + 0.5, atol=0.6), [0.5])
+    np.testing.assert_allclose(health.dead_fraction(post), [0.5])
+    np.testing.assert_allclose(health.dead_fraction(post + 0.5, atol=0.6), [0.5])
 
 
 def _inject_nan(step: int, layer: int) -> optax.GradientTransformation:
@@ -159,15 +154,15 @@ def test_first_nonfinite_finds_injected_nan(key, step, layer):
     opt = optax.chain(optax.sgd(0.01), _inject_nan(step, layer))
     _, hist = gc.train.fit(
         k_fit, params, xs, ys, model=gc.train.mlp_model("tanh"), optimizer=opt,
-        steps=12, batch_size=32, record=monitor.recorder("tanh"), on_nonfinite="return",
+        steps=12, batch_size=32, record=health.recorder("tanh"), on_nonfinite="return",
     )  # fmt: skip
-    assert monitor.first_nonfinite(hist) == monitor.Origin(step, layer, "update")
+    assert health.first_nonfinite(hist) == health.Origin(step, layer, "update")
     # The forward pass of the next step breaks at that layer first; train's scanner,
     # which does not see updates, reports exactly that.
     assert np.asarray(hist.records.activation_finite)[step + 1].tolist() == [
         li < layer for li in range(1, 7)
     ]
-    assert gc.train.find_nonfinite(hist) == (step + 1, layer, "activation")
+    assert gc.health.find_nonfinite(hist) == (step + 1, layer, "activation")
 
 
 def _fake_history(n_steps=5, depth=4, **bad):
@@ -185,71 +180,79 @@ def _fake_history(n_steps=5, depth=4, **bad):
                 loss[step] = np.nan
             else:
                 flags[where][step, layer - 1] = False
-    stats = monitor.StepStats(
+    stats = health.StepStats(
         ones, ones, ones * 1e-3, flags["gradient"], flags["update"]
     )
     zeros = np.zeros((n_steps, depth), np.float32)
-    rec = monitor.Health(stats, ones, ones * 1e-3, zeros, zeros, zeros, zeros,
+    rec = health.Health(stats, ones, ones * 1e-3, zeros, zeros, zeros, zeros,
                          flags["activation"])  # fmt: skip
     return gc.train.History(loss, ones, flags["activation"], rec, None)
 
 
 def test_first_nonfinite_orders_forward_loss_backward_update():
     h = _fake_history(activation=[(3, 2), (3, 4)], gradient=[(3, 5)], update=[(2, 1)])
-    assert monitor.first_nonfinite(h) == (2, 1, "update")
+    assert health.first_nonfinite(h) == (2, 1, "update")
     h = _fake_history(activation=[(3, 2), (3, 4)], gradient=[(3, 5)])
-    assert monitor.first_nonfinite(h) == (3, 2, "activation")
+    assert health.first_nonfinite(h) == (3, 2, "activation")
     h = _fake_history(loss=[(1, 0)], gradient=[(1, 5), (1, 2)])
-    assert monitor.first_nonfinite(h) == (1, 0, "loss")
+    assert health.first_nonfinite(h) == (1, 0, "loss")
     h = _fake_history(gradient=[(4, 2), (4, 3)], update=[(4, 1)])
-    assert monitor.first_nonfinite(h) == (4, 3, "gradient")
-    assert monitor.first_nonfinite(_fake_history()) is None
+    assert health.first_nonfinite(h) == (4, 3, "gradient")
+    assert health.first_nonfinite(_fake_history()) is None
 
 
 def test_diagnose_rules_fire_on_constructed_records():
     h = _fake_history(n_steps=4, depth=4)
-    assert monitor.diagnose(h).label == "healthy"
+    assert health.diagnose(h).label == "healthy"
     g = np.ones((4, 5), np.float32)
     g[:, 0] = 1e-3  # the first layer gets 1/1000 of the top hidden layer's gradient
     rec = h.records._replace(stats=h.records.stats._replace(grad_norm=g))
-    d = monitor.diagnose(h._replace(records=rec))
+    d = health.diagnose(h._replace(records=rec))
     assert d.label == "vanishing" and math.isclose(d.bottom_top, 1e-3, rel_tol=1e-5)
     g[:, 0] = 1e3
-    assert monitor.diagnose(h._replace(records=rec)).label == "exploding"
+    assert health.diagnose(h._replace(records=rec)).label == "exploding"
     dead = np.zeros((4, 4), np.float32)
     dead[-1, 2] = 0.75
-    d = monitor.diagnose(h._replace(records=h.records._replace(dead=dead)))
+    d = health.diagnose(h._replace(records=h.records._replace(dead=dead)))
     assert d.label == "dead" and d.dead == 0.75
     sat = np.full((4, 4), 0.6, np.float32)
-    assert monitor.diagnose(h._replace(records=h.records._replace(saturated=sat))).label \
+    assert health.diagnose(h._replace(records=h.records._replace(saturated=sat))).label \
         == "saturated"  # fmt: skip
     upd = np.full((4, 5), 0.5, np.float32)
-    d = monitor.diagnose(h._replace(records=h.records._replace(update_ratio=upd)))
+    d = health.diagnose(h._replace(records=h.records._replace(update_ratio=upd)))
     assert d.label == "exploding" and d.max_update_ratio == 0.5
     nan = _fake_history(n_steps=4, depth=4, gradient=[(2, 3)])
-    assert monitor.diagnose(nan).origin == (2, 3, "gradient")
-    assert monitor.diagnose(nan).label == "non-finite"
+    assert health.diagnose(nan).origin == (2, 3, "gradient")
+    assert health.diagnose(nan).label == "non-finite"
 
 
 def test_monitored_keeps_updates_and_records_stats(key):
     params = init_mlp(key, IN, WIDTH, DEPTH, OUT)
     grads = jax.tree.map(lambda p: 0.1 * jnp.ones_like(p), params)
     inner = optax.adam(1e-2)
-    opt = monitor.monitored(inner)
+    opt = health.monitored(inner)
     state = opt.init(params)
     assert state.stats.grad_norm.shape == (DEPTH + 1,)
     updates, state = jax.jit(opt.update)(grads, state, params)
     ref, _ = inner.update(grads, inner.init(params), params)
     for a, b in zip(jax.tree.leaves(updates), jax.tree.leaves(ref), strict=True):
         np.testing.assert_array_equal(a, b)
-    expected = monitor.step_stats(params, grads, ref)
+    expected = health.step_stats(params, grads, ref)
     for a, b in zip(state.stats, expected, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6)
 
 
 def test_recorder_binds_settings():
-    record = monitor.recorder("sigmoid", tol=0.05)
-    assert record.keywords == {"saturation": "sigmoid", "tol": 0.05, "dead_atol": 0.0}
+    record = health.recorder("sigmoid", tol=0.05)
+    assert record == health.Recorder("sigmoid", 0.05, 0.0)
+    assert hash(record) == hash(health.recorder("sigmoid", tol=0.05))
+    params = _mlp([1.0] * 5)
+    post = jnp.full((2, DEPTH, WIDTH), 0.5)
+    expected = health.step_health(params, params, params, Trace(post, post),
+                                  saturation="sigmoid", tol=0.05)  # fmt: skip
+    for a, b in zip(jax.tree.leaves(record(params, params, params, Trace(post, post))),
+                    jax.tree.leaves(expected), strict=True):  # fmt: skip
+        np.testing.assert_array_equal(a, b)
 
 
 # ----- argument validation, one test per public function -----
@@ -257,74 +260,74 @@ def test_recorder_binds_settings():
 
 def test_layer_norms_rejects_non_mlp():
     with pytest.raises(ValueError, match="tree"):
-        monitor.layer_norms({"w": jnp.ones(3)})
+        gc.probes.layer_grad_norms({"w": jnp.ones(3)})
 
 
 def test_layer_finite_rejects_non_mlp():
     with pytest.raises(ValueError, match="tree"):
-        monitor.layer_finite([jnp.ones(3)])
+        health.layer_finite([jnp.ones(3)])
 
 
 def test_saturated_fraction_rejects_bad_arguments():
     post = jnp.zeros((2, 3, 4))
     with pytest.raises(ValueError, match="activation"):
-        monitor.saturated_fraction(post, "relu")
+        health.saturated_fraction(post, "relu")
     with pytest.raises(ValueError, match="tol"):
-        monitor.saturated_fraction(post, "tanh", tol=0.5)
+        health.saturated_fraction(post, "tanh", tol=0.5)
     with pytest.raises(ValueError, match="post"):
-        monitor.saturated_fraction(jnp.zeros((3, 4)), "tanh")
+        health.saturated_fraction(jnp.zeros((3, 4)), "tanh")
 
 
 def test_dead_fraction_rejects_bad_arguments():
     with pytest.raises(ValueError, match="atol"):
-        monitor.dead_fraction(jnp.zeros((2, 3, 4)), atol=-1.0)
+        health.dead_fraction(jnp.zeros((2, 3, 4)), atol=-1.0)
     with pytest.raises(ValueError, match="post"):
-        monitor.dead_fraction(jnp.zeros(4))
+        health.dead_fraction(jnp.zeros(4))
 
 
 def test_step_stats_rejects_non_mlp():
-    with pytest.raises(ValueError, match="tree"):
-        monitor.step_stats(_mlp([1.0] * 5), {"a": 1}, _mlp([1.0] * 5))
+    with pytest.raises(ValueError, match="grads"):
+        health.step_stats(_mlp([1.0] * 5), {"a": 1}, _mlp([1.0] * 5))
 
 
 def test_health_rejects_bad_arguments():
     p = _mlp([1.0] * 5)
     post = jnp.zeros((2, DEPTH, WIDTH))
     with pytest.raises(ValueError, match="saturation"):
-        monitor.health(p, p, p, Trace(post, post), saturation="relu")
+        health.step_health(p, p, p, Trace(post, post), saturation="relu")
     with pytest.raises(ValueError, match="trace.post"):
-        monitor.health(p, p, p, Trace(post[0], post[0]))
+        health.step_health(p, p, p, Trace(post[0], post[0]))
 
 
 def test_recorder_rejects_bad_arguments():
     with pytest.raises(ValueError, match="saturation"):
-        monitor.recorder("softsign")
+        health.recorder("softsign")
     with pytest.raises(ValueError, match="tol"):
-        monitor.recorder("tanh", tol=0.0)
+        health.recorder("tanh", tol=0.0)
     with pytest.raises(ValueError, match="dead_atol"):
-        monitor.recorder(None, dead_atol=-0.1)
+        health.recorder(None, dead_atol=-0.1)
 
 
 def test_first_nonfinite_rejects_history_without_health():
     h = _fake_history()._replace(records=None)
     with pytest.raises(ValueError, match="records"):
-        monitor.first_nonfinite(h)
+        health.first_nonfinite(h)
 
 
 def test_diagnose_rejects_bad_thresholds():
     h = _fake_history()
     with pytest.raises(ValueError, match="thresholds"):
-        monitor.diagnose(h, {"vanishing": 1e-2})
+        health.diagnose(h, {"vanishing": 1e-2})
     with pytest.raises(ValueError, match="thresholds.dead"):
-        monitor.diagnose(h, monitor.Thresholds(dead=-1.0))
+        health.diagnose(h, health.Thresholds(dead=-1.0))
     with pytest.raises(ValueError, match="hidden layers"):
-        monitor.diagnose(_fake_history(depth=1))
+        health.diagnose(_fake_history(depth=1))
 
 
 def test_monitored_rejects_bad_arguments(key):
     with pytest.raises(ValueError, match="inner"):
-        monitor.monitored(lambda g: g)
-    opt = monitor.monitored(optax.sgd(0.1))
+        health.monitored(lambda g: g)
+    opt = health.monitored(optax.sgd(0.1))
     params = init_mlp(key, IN, WIDTH, DEPTH, OUT)
     with pytest.raises(ValueError, match="params"):
         opt.update(params, opt.init(params))

@@ -1,6 +1,7 @@
-r"""A gradient-health monitor that runs inside a jitted optax training step.
+r"""Gradient health: the monitor that runs inside a jitted optax training step, the one
+NaN/Inf locator, the one definition of a dead unit, saturation, and a diagnosis.
 
-At every step :func:`health` turns the parameters :math:`W_l`, the gradients
+At every step :func:`step_health` turns the parameters :math:`W_l`, the gradients
 :math:`G_l = \partial L/\partial W_l`, the optimizer's updates :math:`U_l` and the forward
 :class:`~gradcourse.networks.Trace` into one :class:`Health` record:
 
@@ -16,9 +17,11 @@ where a ratio to the parameter norm is undefined); for tensors of mean about zer
 ratio is the ratio of root-mean-squares, the quantity behind the customary
 :math:`\rho^{\text{upd}} \approx 10^{-3}` rule of thumb (Karpathy, 2022).
 
-The functions are pure and shape-static, so :func:`recorder` can be handed to
+The functions are pure and shape-static, so a :class:`Recorder` can be handed to
 :func:`gradcourse.train.fit` as ``record=``; :func:`first_nonfinite` and :func:`diagnose`
-read the stacked records afterwards. :func:`monitored` wraps any optax transformation and
+read the stacked records afterwards, and :func:`find_nonfinite` reads what every
+:func:`gradcourse.train.fit` records (loss, per-layer gradient norms, finite activations).
+Both report an :class:`Origin`. :func:`monitored` wraps any optax transformation and
 keeps the optimizer-side statistics in its state, as ``optax.snapshot`` does.
 
 References:
@@ -30,8 +33,8 @@ References:
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax.numpy as jnp
@@ -41,8 +44,8 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse._linalg import scaled_norm
 from gradcourse.networks import MLP, Dense, Trace
+from gradcourse.probes import layer_grad_norms
 
 __all__ = [
     "ASYMPTOTES",
@@ -50,17 +53,18 @@ __all__ = [
     "Health",
     "MonitorState",
     "Origin",
+    "Recorder",
     "StepStats",
     "Thresholds",
     "dead_fraction",
     "diagnose",
+    "find_nonfinite",
     "first_nonfinite",
-    "health",
     "layer_finite",
-    "layer_norms",
     "monitored",
     "recorder",
     "saturated_fraction",
+    "step_health",
     "step_stats",
 ]
 
@@ -80,33 +84,6 @@ def _per_layer(tree: MLP, reduce: Callable[[Array, tuple[int, ...]], Array]) -> 
     hidden = reduce(tree.hidden.w, (1, 2))
     readout = reduce(tree.readout.w, (0, 1))[None]
     return jnp.concatenate([first, hidden, readout])
-
-
-def layer_norms(tree: MLP) -> Array:
-    r"""Frobenius norm of each layer's weight, :math:`\lVert W_l\rVert_F`.
-
-    Applies to parameters, gradients and updates alike (an optax update has the
-    parameters' structure), and equals :func:`gradcourse.train.mlp_layer_norms`.
-    Computed as :math:`m\,\lVert W_l/m\rVert_F` with :math:`m = \max|W_l|`
-    (``gradcourse._linalg.scaled_norm``): squaring float32 entries below about
-    1e-19 would underflow to 0 and report a vanishing layer's gradient as exactly zero.
-
-    Args:
-        tree: an :class:`~gradcourse.networks.MLP`-shaped pytree.
-
-    Returns:
-        ``(depth + 1,)``: layers 1..depth, then the read-out.
-
-    Raises:
-        ValueError: if ``tree`` is not an ``MLP``.
-
-    Examples:
-        >>> import jax
-        >>> from gradcourse.networks import init_mlp
-        >>> layer_norms(init_mlp(jax.random.key(0), 4, 8, 3, 2)).shape
-        (4,)
-    """
-    return _per_layer(tree, lambda w, axes: scaled_norm(w, axis=axes))
 
 
 def layer_finite(tree: MLP) -> Array:
@@ -225,10 +202,15 @@ def step_stats(params: MLP, grads: MLP, updates: MLP) -> StepStats:
     Raises:
         ValueError: if an argument is not an ``MLP``.
     """
+    for name, tree in [("params", params), ("grads", grads), ("updates", updates)]:
+        if not isinstance(tree, MLP):
+            raise ValueError(
+                f"{name} must be a gradcourse.networks.MLP, got {type(tree)}"
+            )
     return StepStats(
-        layer_norms(grads),
-        layer_norms(params),
-        layer_norms(updates),
+        layer_grad_norms(grads),
+        layer_grad_norms(params),
+        layer_grad_norms(updates),
         layer_finite(grads),
         layer_finite(updates),
     )
@@ -259,7 +241,7 @@ class Health(NamedTuple):
     activation_finite: Array
 
 
-def health(
+def step_health(
     params: MLP,
     grads: MLP,
     updates: MLP,
@@ -311,51 +293,130 @@ def health(
     )
 
 
-@functools.lru_cache(maxsize=64)
+@dataclasses.dataclass(frozen=True)
+class Recorder:
+    """A ``record(params, grads, updates, trace)`` hook for :func:`gradcourse.train.fit`:
+    :func:`step_health` with these settings. A frozen dataclass, so it is compared and
+    hashed by value and equal settings reuse one compiled training loop.
+
+    Attributes:
+        saturation: ``"sigmoid"``, ``"tanh"`` or None, as in :func:`step_health`.
+        tol: saturation distance in (0, 0.5).
+        dead_atol: largest ``|h|`` counted as zero, >= 0.
+    """
+
+    saturation: str | None = None
+    tol: float = 0.01
+    dead_atol: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.saturation is not None:
+            _checks.one_of("saturation", self.saturation, tuple(ASYMPTOTES))
+        _checks.in_range("tol", self.tol, 0.0, 0.5, closed="neither")
+        _checks.non_negative("dead_atol", self.dead_atol)
+
+    def __call__(self, params: MLP, grads: MLP, updates: MLP, trace: Trace) -> Health:
+        """:func:`step_health` of one step with the recorder's settings."""
+        return step_health(params, grads, updates, trace, saturation=self.saturation,
+                           tol=self.tol, dead_atol=self.dead_atol)  # fmt: skip
+
+
 def recorder(
     saturation: str | None = None, *, tol: float = 0.01, dead_atol: float = 0.0
-) -> Callable[[MLP, MLP, MLP, Trace], Health]:
-    """A ``record(params, grads, updates, trace)`` hook for :func:`gradcourse.train.fit`.
+) -> Recorder:
+    """The :class:`Recorder` with these settings (``fit(..., record=recorder("tanh"))``).
 
     Args:
-        saturation: ``"sigmoid"``, ``"tanh"`` or None, as in :func:`health`.
+        saturation: ``"sigmoid"``, ``"tanh"`` or None, as in :func:`step_health`.
         tol: saturation distance in (0, 0.5).
         dead_atol: largest ``|h|`` counted as zero, >= 0.
 
     Returns:
-        :func:`health` with these settings bound; ``fit`` stacks its :class:`Health`
-        records over steps into ``History.records``. Cached: the same settings give the
-        same object, so repeated ``fit`` calls reuse their compiled training loop.
+        A :class:`Recorder`; ``fit`` stacks its :class:`Health` records over steps into
+        ``History.records``. Equal settings give equal recorders.
 
     Raises:
         ValueError: for a bad argument (checked now, not at the first step).
 
     Examples:
         >>> record = recorder("tanh")
-        >>> record.keywords["saturation"], record is recorder("tanh")
+        >>> record.saturation, record == recorder("tanh")
         ('tanh', True)
     """
-    if saturation is not None:
-        _checks.one_of("saturation", saturation, tuple(ASYMPTOTES))
-    _checks.in_range("tol", tol, 0.0, 0.5, closed="neither")
-    _checks.non_negative("dead_atol", dead_atol)
-    return functools.partial(
-        health, saturation=saturation, tol=tol, dead_atol=dead_atol
-    )
+    return Recorder(saturation, tol, dead_atol)
 
 
 class Origin(NamedTuple):
-    """Where NaN/Inf first appeared; compares equal to :class:`gradcourse.train.NonFinite`.
+    """Where NaN/Inf first appeared in a training run.
 
     Attributes:
         step: 0-based training step.
         layer: 1-based layer (the read-out is ``depth + 1``); 0 for the loss.
-        where: ``"activation"``, ``"loss"``, ``"gradient"`` or ``"update"``.
+        where: ``"activation"`` (forward pass), ``"loss"``, ``"gradient"`` (backward
+            pass) or ``"update"`` (optimizer).
     """
 
     step: int
     layer: int
     where: str
+
+
+def _locate(checks: Sequence[tuple[str, np.ndarray, str]]) -> Origin | None:
+    """The one NaN/Inf locator: ``checks`` are ``(where, ok, end)`` in the order a step
+    computes them, ``ok`` a ``(steps, layers)`` boolean array, ``end`` ``"low"`` (the
+    lowest bad layer is the origin: values flow upward) or ``"high"`` (the highest:
+    gradients flow downward). At the first step with any bad value, the first check
+    with a bad layer names the origin; ``"loss"`` is layer 0, other layers are 1-based.
+    """
+    bad_step = np.stack([~ok.all(axis=1) for _, ok, _ in checks]).any(axis=0)
+    if not bad_step.any():
+        return None
+    step = int(np.argmax(bad_step))
+    for where, ok, end in checks:
+        bad = np.nonzero(~ok[step])[0]
+        if bad.size:
+            if where == "loss":
+                return Origin(step, 0, where)
+            return Origin(
+                step, int(bad.min() if end == "low" else bad.max()) + 1, where
+            )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def find_nonfinite(history: Any) -> Origin | None:
+    """Locate the first step and layer with a non-finite value in what
+    :func:`gradcourse.train.fit` always records.
+
+    At the first bad step, a non-finite forward activation is blamed on the lowest such
+    layer (the forward pass runs input to output); otherwise a non-finite gradient is
+    blamed on the highest such layer (the backward pass runs output to input, so every
+    layer below the origin inherits it); otherwise the loss alone. ``fit`` records a
+    layer's gradient norm as NaN when any entry of its weight *or bias* gradient is
+    non-finite, so a NaN confined to one bias is found too. With :class:`Health`
+    records, :func:`first_nonfinite` also sees the updates.
+
+    Args:
+        history: a :class:`gradcourse.train.History` of one run.
+
+    Returns:
+        An :class:`Origin`, or None if every value was finite.
+
+    Raises:
+        ValueError: for a :func:`gradcourse.train.fit_seeds` history (use one seed's
+            slice of it).
+    """
+    loss = np.asarray(history.loss)
+    if loss.ndim != 1:
+        raise ValueError(
+            f"history must be one run's, with loss of shape (steps,), got {loss.shape}"
+        )
+    return _locate(
+        [
+            ("activation", np.asarray(history.finite_activations), "low"),
+            ("gradient", np.isfinite(np.asarray(history.grad_norms)), "high"),
+            ("loss", np.isfinite(loss)[:, None], "low"),
+        ]
+    )
 
 
 def first_nonfinite(history: Any) -> Origin | None:
@@ -385,27 +446,17 @@ def first_nonfinite(history: Any) -> Origin | None:
     rec = getattr(history, "records", None)
     if not isinstance(rec, Health):
         raise ValueError(
-            "history.records must be a Health (train with record=monitor.recorder()), "
+            "history.records must be a Health (train with record=health.recorder()), "
             f"got {type(rec).__name__}"
         )
-    checks = (
-        ("activation", np.asarray(rec.activation_finite), "low"),
-        ("loss", np.isfinite(np.asarray(history.loss))[:, None], "low"),
-        ("gradient", np.asarray(rec.stats.grad_finite), "high"),
-        ("update", np.asarray(rec.stats.update_finite), "low"),
+    return _locate(
+        [
+            ("activation", np.asarray(rec.activation_finite), "low"),
+            ("loss", np.isfinite(np.asarray(history.loss))[:, None], "low"),
+            ("gradient", np.asarray(rec.stats.grad_finite), "high"),
+            ("update", np.asarray(rec.stats.update_finite), "low"),
+        ]
     )
-    bad_step = np.stack([~ok.all(axis=1) for _, ok, _ in checks]).any(axis=0)
-    if not bad_step.any():
-        return None
-    step = int(np.argmax(bad_step))
-    for where, ok, end in checks:
-        bad = np.nonzero(~ok[step])[0]
-        if bad.size:
-            layer = (
-                0 if where == "loss" else int(bad.min() if end == "low" else bad.max())
-            )
-            return Origin(step, layer + (where != "loss"), where)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class Thresholds(NamedTuple):
@@ -554,7 +605,7 @@ def monitored(inner: optax.GradientTransformation) -> optax.GradientTransformati
         )
 
     def init(params: MLP) -> MonitorState:
-        zeros = jnp.zeros_like(layer_norms(params))
+        zeros = jnp.zeros_like(layer_grad_norms(params))
         ok = jnp.ones(zeros.shape, bool)
         return MonitorState(inner.init(params), StepStats(zeros, zeros, zeros, ok, ok))
 
