@@ -57,6 +57,7 @@ __all__ = [
     "StepStats",
     "Thresholds",
     "dead_fraction",
+    "dead_units",
     "diagnose",
     "find_nonfinite",
     "first_nonfinite",
@@ -149,6 +150,36 @@ def saturated_fraction(post: ArrayLike, activation: str, tol: float = 0.01) -> A
     return jnp.mean(sat, axis=(0, 2))
 
 
+def dead_units(values: ArrayLike, threshold: float = 0.0) -> Array:
+    r"""The one definition of a dead unit: its value is :math:`\le` ``threshold`` for
+    every example of the batch.
+
+    With pre-activations and ``threshold = 0`` this is the ReLU unit that outputs 0 and
+    passes back :math:`\phi'(z) = 0` for every input (a leaky unit in the same state
+    passes back only its slope); with :math:`|h|` and ``threshold = atol`` it is the
+    output-side test of :func:`dead_fraction`.
+
+    Args:
+        values: ``(batch, ..., width)``, e.g. ``Trace.pre`` of shape
+            ``(batch, depth, width)``.
+        threshold: the largest value still counted as off.
+
+    Returns:
+        Booleans of ``values.shape[1:]``, True for a dead unit.
+
+    Raises:
+        ValueError: if ``values`` has fewer than 2 dimensions.
+
+    Examples:
+        >>> dead_units(jnp.array([[[-1.0, 2.0]], [[0.0, -3.0]]])).tolist()
+        [[True, False]]
+    """
+    values = jnp.asarray(values)
+    if values.ndim < 2:
+        raise ValueError(f"values must be (batch, ..., width), got shape {values.shape}")
+    return jnp.all(values <= threshold, axis=0)
+
+
 def dead_fraction(post: ArrayLike, atol: float = 0.0) -> Array:
     r"""Fraction of units that output (at most ``atol`` in size) zero for every example.
 
@@ -175,7 +206,7 @@ def dead_fraction(post: ArrayLike, atol: float = 0.0) -> Array:
     _checks.non_negative("atol", atol)
     post = jnp.asarray(post)
     _checks.ndim("post", post, 3)
-    return jnp.mean(jnp.all(jnp.abs(post) <= atol, axis=0), axis=-1)
+    return jnp.mean(dead_units(jnp.abs(post), atol), axis=-1)
 
 
 class StepStats(NamedTuple):
