@@ -9,11 +9,8 @@ network, encoders bottom up and decoders top down, which is then fine-tuned end 
 (2006).
 
 References:
-    Hinton & Salakhutdinov, `Reducing the dimensionality of data with neural networks
-    <https://doi.org/10.1126/science.1127647>`_, 2006.
-    Bengio, Lamblin, Popovici & Larochelle, `Greedy layer-wise training of deep networks
-    <https://papers.nips.cc/paper/3048-greedy-layer-wise-training-of-deep-networks>`_,
-    2007.
+    Hinton & Salakhutdinov (2006) and Bengio, Lamblin, Popovici & Larochelle (2007), as
+    linked in :mod:`gradcourse.autoencoder`.
 """
 
 from __future__ import annotations

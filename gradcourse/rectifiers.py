@@ -17,8 +17,8 @@ module measures
 * per-layer gradient norms of leaky-ReLU networks across a sweep of the slope
   (:func:`slope_grad_norms`);
 * a network with PReLU units whose slopes are trained with the weights
-  (:class:`PReLUNet`, :func:`prelu_model` for :func:`gradcourse.train.fit`, and
-  :func:`train_prelu`, the same loop vectorised over seeds).
+  (:func:`init_prelu` of a :class:`gradcourse.networks.PReLUNet`, and
+  :func:`train_prelu`, :func:`gradcourse.train.fit_seeds` with one key for all seeds).
 
 Widths are simulated inside one array of the largest width by masking units, so a sweep
 over several widths and thousands of seeds is one compiled function.
@@ -34,10 +34,11 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -45,17 +46,20 @@ import optax
 from jax import Array
 from jax.typing import ArrayLike
 
-from gradcourse import _checks
+from gradcourse import _checks, train
 from gradcourse._linalg import scaled_norm
-from gradcourse.activations import leaky_relu, prelu, resolve
+from gradcourse.activations import leaky_relu, resolve
+from gradcourse.health import dead_units
 from gradcourse.networks import (
     LOSSES,
     MLP,
     ActivationLike,
     Dense,
+    PReLUNet,
     Trace,
     forward_batch,
     forward_with_trace,
+    prelu_model,
 )
 
 __all__ = [
@@ -68,11 +72,7 @@ __all__ = [
     "Recovery",
     "kill_and_recover",
     "slope_grad_norms",
-    "PReLUNet",
     "init_prelu",
-    "prelu_forward",
-    "prelu_model",
-    "prelu_layer_norms",
     "PReLURun",
     "train_prelu",
 ]
@@ -133,8 +133,8 @@ def activity(
     m = jnp.ones(pre.shape[-1], bool) if mask is None else jnp.asarray(mask, bool)
     n_units = jnp.sum(m)
     off = pre <= 0
-    dead_units = jnp.all(off, axis=0) & m  # (depth, width)
-    dead = jnp.sum(dead_units, axis=-1) / n_units
+    dead_mask = dead_units(pre) & m  # (depth, width)
+    dead = jnp.sum(dead_mask, axis=-1) / n_units
     sparsity = jnp.sum(off & m, axis=(0, 2)) / (n_units * pre.shape[0])
     unit = post / jnp.maximum(jnp.linalg.norm(post, axis=-1, keepdims=True), 1e-30)
     gram = jnp.einsum("bdw,cdw->dbc", unit, unit)  # (depth, batch, batch)
@@ -142,7 +142,7 @@ def activity(
     cosine = (jnp.sum(gram, axis=(1, 2)) - jnp.trace(gram, axis1=1, axis2=2)) / max(
         b * (b - 1), 1
     )
-    return Activity(dead, sparsity, jnp.sum(dead_units, -1) == n_units, cosine)
+    return Activity(dead, sparsity, jnp.sum(dead_mask, -1) == n_units, cosine)
 
 
 def _normal(
@@ -337,7 +337,8 @@ def single_input_dead_probability(width: int, depth: int) -> Array:
 
 
 def _dead_fraction(trace: Trace) -> Array:
-    return jnp.mean(jnp.all(trace.pre <= 0, axis=0), axis=-1)
+    # A unit is dead when z <= 0 for every input (gradcourse.health.dead_units).
+    return jnp.mean(dead_units(trace.pre), axis=-1)
 
 
 @functools.partial(jax.jit, static_argnames=("width", "depth", "seeds", "activation"))
@@ -604,19 +605,6 @@ def slope_grad_norms(
                              seeds=seeds)  # fmt: skip
 
 
-class PReLUNet(NamedTuple):
-    """An :class:`~gradcourse.networks.MLP` with one learnable PReLU slope per unit.
-
-    Attributes:
-        mlp: the weights and biases.
-        alpha: ``(depth, width)`` negative-side slopes, layer 1 first ("channel-wise"
-            in He et al.'s terms; an MLP unit plays the role of a channel).
-    """
-
-    mlp: MLP
-    alpha: Array
-
-
 def init_prelu(
     key: Array,
     in_dim: int,
@@ -666,55 +654,6 @@ def _init_prelu(key: Array, in_dim: int, width: int, depth: int, out_dim: int,
     return PReLUNet(mlp, jnp.full((depth, width), alpha, jnp.float32))
 
 
-def prelu_forward(params: PReLUNet, x: ArrayLike) -> tuple[Array, Trace]:
-    r"""One example through a :class:`PReLUNet`, scanned over layers.
-
-    :math:`h_l = \operatorname{prelu}(W_l h_{l-1} + b_l;\ a_l)` with the per-unit slopes
-    :math:`a_l` of layer :math:`l`, then a linear read-out.
-
-    Args:
-        params: the network.
-        x: one input ``(in_dim,)``.
-
-    Returns:
-        ``(output, trace)`` as :func:`gradcourse.networks.forward_with_trace`.
-    """
-    mlp, alpha = params
-    x = jnp.asarray(x)
-    _checks.ndim("x", x, 1)
-    z1 = mlp.first.w @ x + mlp.first.b
-
-    def layer(
-        h: Array, inputs: tuple[Dense, Array]
-    ) -> tuple[Array, tuple[Array, Array]]:
-        (w, b), a = inputs
-        z = w @ h + b
-        h_next = prelu(z, a)
-        return h_next, (z, h_next)
-
-    h1 = prelu(z1, alpha[0])
-    h_last, (zs, hs) = jax.lax.scan(layer, h1, (mlp.hidden, alpha[1:]))
-    out = mlp.readout.w @ h_last + mlp.readout.b
-    return out, Trace(jnp.concatenate([z1[None], zs]), jnp.concatenate([h1[None], hs]))
-
-
-def prelu_model(params: PReLUNet, xs: ArrayLike) -> tuple[Array, Trace]:
-    """A batch ``(batch, in_dim)`` through :func:`prelu_forward`: the ``model`` argument
-    of :func:`gradcourse.train.fit`."""
-    xs = jnp.asarray(xs)
-    _checks.ndim("xs", xs, 2)
-    return jax.vmap(lambda x: prelu_forward(params, x))(xs)
-
-
-def prelu_layer_norms(grads: PReLUNet) -> Array:
-    """Per-layer weight-gradient norms of a :class:`PReLUNet` (layers 1..depth, read-out),
-    the ``layer_norms`` argument of :func:`gradcourse.train.fit`."""
-    g = grads.mlp
-    hidden = scaled_norm(g.hidden.w, axis=(1, 2))
-    first = scaled_norm(g.first.w)[None]
-    return jnp.concatenate([first, hidden, scaled_norm(g.readout.w)[None]])
-
-
 class PReLURun(NamedTuple):
     """Result of :func:`train_prelu`, one leading ``seeds`` axis on every field.
 
@@ -729,34 +668,14 @@ class PReLURun(NamedTuple):
     alpha: Array
 
 
-@functools.partial(jax.jit, static_argnames=("optimizer", "steps", "batch_size"))
-def _train_prelu(
-    key: Array, params: PReLUNet, xs: Array, ys: Array, *,
-    optimizer: optax.GradientTransformation, steps: int, batch_size: int,
-) -> PReLURun:  # fmt: skip
-    n = xs.shape[0]
-    batch = min(batch_size, n)
-    keys = jax.random.split(key, steps)
+@dataclasses.dataclass(frozen=True)
+class _MeanSlope:
+    """``record`` hook of :func:`gradcourse.train.fit`: each layer's mean slope."""
 
-    def loss(p: PReLUNet, idx: Array) -> Array:
-        return LOSSES["cross_entropy"](prelu_model(p, xs[idx])[0], ys[idx])
-
-    def one(p0: PReLUNet) -> PReLURun:
-        def step(carry: tuple, k: Array) -> tuple[tuple, tuple[Array, Array]]:
-            p, state = carry
-            idx = (
-                jax.random.choice(k, n, (batch,), replace=False)
-                if batch < n
-                else jnp.arange(n)
-            )
-            value, grads = jax.value_and_grad(loss)(p, idx)
-            updates, state = optimizer.update(grads, state, p)
-            return (optax.apply_updates(p, updates), state), (value, p.alpha.mean(-1))
-
-        (p, _), (losses, alphas) = jax.lax.scan(step, (p0, optimizer.init(p0)), keys)
-        return PReLURun(p, losses, alphas)
-
-    return jax.vmap(one)(params)
+    def __call__(
+        self, params: PReLUNet, grads: Any, updates: Any, trace: Trace
+    ) -> Array:
+        return params.alpha.mean(-1)
 
 
 def train_prelu(
@@ -771,11 +690,10 @@ def train_prelu(
 ) -> PReLURun:
     """Train a stack of :class:`PReLUNet` (one per seed) with the same minibatches.
 
-    The loop is that of :func:`gradcourse.train.fit` (minibatches drawn without
-    replacement from ``jax.random.split(key, steps)``, cross-entropy, an optax update),
-    vectorised with ``jax.vmap`` over the leading seed axis of ``params``, so several
-    seeds train in one compiled program. The weights and the slopes are updated alike;
-    nothing constrains the slopes.
+    The loop is :func:`gradcourse.train.fit_seeds` with the same key for every seed
+    (minibatches drawn without replacement from ``jax.random.split(key, steps)``,
+    cross-entropy, an optax update), so several seeds train in one compiled program.
+    The weights and the slopes are updated alike; nothing constrains the slopes.
 
     Args:
         key: PRNG key for the minibatch draws (shared by all seeds).
@@ -803,5 +721,10 @@ def train_prelu(
             f"params must have a leading seed axis (alpha of shape (seeds, depth, width)),"
             f" got alpha of shape {params.alpha.shape}"
         )
-    return _train_prelu(key, params, xs, ys, optimizer=optimizer, steps=steps,
-                        batch_size=batch_size)  # fmt: skip
+    seeds = params.alpha.shape[0]
+    final, history = train.fit_seeds(
+        jnp.stack([key] * seeds), params, xs, ys, model=prelu_model,
+        optimizer=optimizer, steps=steps, batch_size=batch_size, record=_MeanSlope(),
+        on_nonfinite="return",
+    )  # fmt: skip
+    return PReLURun(final, history.loss, history.records)

@@ -51,7 +51,15 @@ from jax.typing import ArrayLike
 from gradcourse import _checks
 from gradcourse._linalg import scaled_norm
 from gradcourse.activations import resolve
-from gradcourse.networks import LOSSES, MLP, ActivationLike, Dense, Trace
+from gradcourse.networks import (
+    LOSSES,
+    MLP,
+    ActivationLike,
+    Dense,
+    ResidualBlock,
+    Trace,
+    scan_forward,
+)
 from gradcourse.probes import GradNorms, layer_grad_norms
 
 __all__ = [
@@ -170,14 +178,6 @@ def _lecun_normal(
     return jax.random.normal(key, (math.prod(shape),), dtype).reshape(shape) * std
 
 
-def _branch(layers: tuple[Dense, ...], h: Array, phi: Callable) -> tuple[Array, Array]:
-    z = layers[0].w @ h + layers[0].b
-    out = phi(z)
-    if len(layers) == 2:
-        out = layers[1].w @ out + layers[1].b
-    return out, z
-
-
 def block(
     layers: tuple[Dense, ...],
     h: ArrayLike,
@@ -200,7 +200,7 @@ def block(
         The block output, ``(width,)``.
     """
     h = jnp.asarray(h)
-    f, _ = _branch(layers, h, resolve(activation))
+    f, _ = ResidualBlock(activation).branch(layers, h)
     return jnp.where(residual, h + branch_scale * f, f)
 
 
@@ -285,25 +285,15 @@ def forward_with_trace(
         ValueError: if ``x`` is not 1-D, or ``residual`` or ``branch_scale`` is neither a
             scalar nor of shape ``(depth,)``.
     """
-    phi = resolve(activation)
     x = jnp.asarray(x)
     _checks.ndim("x", x, 1)
     flags = _per_block("residual", residual, params.depth)
     scales = _per_block("branch_scale", branch_scale, params.depth)
     if taps is None:
         taps = jnp.zeros((params.depth + 1, params.width), x.dtype)
-    z0 = params.first.w @ x + params.first.b
-    h0 = phi(z0) + taps[0]
-
-    def step(h: Array, inputs: tuple) -> tuple[Array, tuple]:
-        layers, tap, shortcut, alpha = inputs
-        f, z = _branch(layers, h, phi)
-        h_next = jnp.where(shortcut, h + alpha * f, f) + tap
-        return h_next, (z, h_next)
-
-    h_last, (zs, hs) = jax.lax.scan(step, h0, (params.branch, taps[1:], flags, scales))
-    out = params.readout.w @ h_last + params.readout.b
-    return out, Trace(jnp.concatenate([z0[None], zs]), jnp.concatenate([h0[None], hs]))
+    return scan_forward(ResidualBlock(activation), params.first,
+                        (params.branch, flags, scales), params.readout, x,
+                        resolve(activation), taps)  # fmt: skip
 
 
 def forward(

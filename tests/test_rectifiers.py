@@ -227,7 +227,7 @@ def test_slope_grad_norms_validates_gains(key, digits):
 def test_prelu_forward_with_equal_slopes_is_a_leaky_network(key):
     net = R.init_prelu(key, 5, 7, 4, 3, alpha=0.3)
     x = jax.random.normal(jax.random.fold_in(key, 1), (5,))
-    out, trace = R.prelu_forward(net, x)
+    out, trace = gc.networks.prelu_forward(net, x)
     phi = functools.partial(gc.activations.leaky_relu, negative_slope=0.3)
     out_ref, trace_ref = gc.networks.forward_with_trace(net.mlp, x, phi)
     np.testing.assert_allclose(out, out_ref, rtol=1e-6)
@@ -250,8 +250,8 @@ def test_train_prelu_follows_train_fit(key, digits):
                         optimizer=opt, steps=20, batch_size=64)  # fmt: skip
     first = jax.tree.map(lambda a: a[0], nets)
     params, hist = gc.train.fit(
-        jax.random.key(5), first, digits.x_train, digits.y_train, model=R.prelu_model,
-        optimizer=opt, steps=20, batch_size=64, layer_norms=R.prelu_layer_norms,
+        jax.random.key(5), first, digits.x_train, digits.y_train, model=gc.networks.prelu_model,
+        optimizer=opt, steps=20, batch_size=64, layer_norms=gc.probes.layer_grad_norms,
     )  # fmt: skip
     np.testing.assert_allclose(run.loss[0], hist.loss, rtol=1e-4)
     np.testing.assert_allclose(run.params.alpha[0], params.alpha, atol=1e-4)
@@ -268,7 +268,7 @@ def test_train_prelu_learns_slopes_outside_the_unit_interval(digits):
     assert np.sum((alpha < 0).any(axis=(1, 2))) >= 2  # negative slopes in >= 2 seeds
     assert np.all(np.abs(alpha.mean(axis=(1, 2)) - 0.25) < 0.2)  # they did not diverge
     acc = jax.vmap(
-        lambda p: jnp.mean(jnp.argmax(R.prelu_model(p, digits.x_test)[0], -1)
+        lambda p: jnp.mean(jnp.argmax(gc.networks.prelu_model(p, digits.x_test)[0], -1)
                            == digits.y_test)
     )(run.params)  # fmt: skip
     assert np.all(np.asarray(acc) > 0.9)
