@@ -176,7 +176,9 @@ def dead_units(values: ArrayLike, threshold: float = 0.0) -> Array:
     """
     values = jnp.asarray(values)
     if values.ndim < 2:
-        raise ValueError(f"values must be (batch, ..., width), got shape {values.shape}")
+        raise ValueError(
+            f"values must be (batch, ..., width), got shape {values.shape}"
+        )
     return jnp.all(values <= threshold, axis=0)
 
 
