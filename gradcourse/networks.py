@@ -36,6 +36,7 @@ from gradcourse.activations import prelu, resolve
 __all__ = [
     "Dense",
     "MLP",
+    "MLPModel",
     "PReLUBlock",
     "PReLUNet",
     "PlainBlock",
@@ -50,6 +51,7 @@ __all__ = [
     "forward_batch",
     "forward_unrolled",
     "loss",
+    "mlp_model",
     "LOSSES",
 ]
 
@@ -340,6 +342,32 @@ def forward_unrolled(
     for i in range(params.depth - 1):
         h = phi(params.hidden.w[i] @ h + params.hidden.b[i])
     return params.readout.w @ h + params.readout.b
+
+
+@dataclasses.dataclass(frozen=True)
+class MLPModel:
+    """The ``model`` of :func:`gradcourse.train.fit` for a :class:`MLP`:
+    ``model(params, xs) -> (outputs, trace)`` by
+    :func:`gradcourse.networks.forward_batch`. Frozen, so equal activations give equal
+    models and one compiled training loop."""
+
+    activation: ActivationLike = "tanh"
+
+    def __call__(self, params: MLP, xs: Array) -> tuple[Array, Trace]:
+        """Outputs ``(batch, out_dim)`` and the :class:`~gradcourse.networks.Trace`."""
+        return forward_batch(params, xs, self.activation)
+
+
+def mlp_model(activation: ActivationLike) -> MLPModel:
+    """The ``model`` callable for a :class:`MLP` with ``activation``.
+
+    Examples:
+        >>> model = mlp_model("tanh")
+        >>> model == mlp_model("tanh"), model(
+        ...     init_mlp(jax.random.key(0), 2, 4, 2, 3), jnp.ones((5, 2)))[0].shape
+        (True, (5, 3))
+    """
+    return MLPModel(activation)
 
 
 def _cross_entropy(outputs: Array, ys: Array) -> Array:

@@ -76,11 +76,6 @@ __all__ = [
     "forward_with_trace",
     "grad_norms",
     "init_residual_mlp",
-    "input_gradients",
-    "layer_input_derivatives",
-    "model",
-    "neighbour_correlation",
-    "wired_model",
 ]
 
 Initializer = Callable[..., Array]
@@ -349,6 +344,10 @@ class ResidualModel:
         activation: registry name or elementwise function.
         residual: use the shortcuts.
         branch_scale: :math:`\\alpha`, > 0.
+
+    Examples:
+        >>> ResidualModel("relu", branch_scale=0.5) == ResidualModel("relu", True, 0.5)
+        True
     """
 
     activation: ActivationLike = "relu"
@@ -364,21 +363,6 @@ class ResidualModel:
                              branch_scale=self.branch_scale)  # fmt: skip
 
 
-def model(
-    activation: ActivationLike = "relu",
-    *,
-    residual: bool = True,
-    branch_scale: float = 1.0,
-) -> ResidualModel:
-    """The :class:`ResidualModel` with these settings.
-
-    Examples:
-        >>> model("relu", branch_scale=0.5) == model("relu", branch_scale=0.5)
-        True
-    """
-    return ResidualModel(activation, residual, branch_scale)
-
-
 class Wiring(NamedTuple):
     r"""Per-block wiring of a :class:`ResidualMLP`, for ``fit_seeds(..., per_run=...)``.
 
@@ -392,19 +376,10 @@ class Wiring(NamedTuple):
 
 
 class Wired(NamedTuple):
-    r"""A :class:`ResidualMLP` with its per-block :class:`Wiring` beside it in one tuple.
-
-    Prefer the weights alone with ``gradcourse.train.fit_seeds(..., per_run=Wiring(...))``
-    and :class:`WiredModel`, which keeps the wiring out of the parameter pytree. With a
-    ``Wired`` as parameters the wiring's gradient is stopped, so it is exactly 0, and only
-    an optimiser that maps a zero gradient to a zero step (SGD, momentum, Adagrad,
-    RMSProp, Adam; not one with weight decay) leaves it as it was.
-
-    Attributes:
-        net: the weights.
-        residual: ``(depth,)`` floats, nonzero where a block adds its input.
-        branch_scale: ``(depth,)`` branch scales :math:`\alpha_l`.
-    """
+    """A :class:`ResidualMLP` and its :class:`Wiring` in one tuple (the wiring's gradient
+    is stopped, so only an optimiser that maps a zero gradient to a zero step keeps it
+    fixed). Prefer ``fit_seeds(..., per_run=Wiring(...))``, which keeps the wiring out
+    of the parameter pytree."""
 
     net: ResidualMLP
     residual: Array
@@ -420,6 +395,12 @@ class WiredModel:
 
     Attributes:
         activation: registry name or elementwise function.
+
+    Examples:
+        >>> p = init_residual_mlp(jax.random.key(0), 3, 4, 2, 2)
+        >>> wiring = Wiring(jnp.array([0.0, 1.0]), jnp.array([1.0, 0.5]))
+        >>> WiredModel("tanh")(p, jnp.ones((5, 3)), wiring)[0].shape
+        (5, 2)
     """
 
     activation: ActivationLike = "relu"
@@ -433,18 +414,6 @@ class WiredModel:
         flags, scales = jax.lax.stop_gradient(tuple(wiring))
         return forward_batch(params, xs, self.activation, residual=flags != 0,
                              branch_scale=scales)  # fmt: skip
-
-
-def wired_model(activation: ActivationLike = "relu") -> WiredModel:
-    """The :class:`WiredModel` of ``activation``.
-
-    Examples:
-        >>> p = init_residual_mlp(jax.random.key(0), 3, 4, 2, 2)
-        >>> wiring = Wiring(jnp.array([0.0, 1.0]), jnp.array([1.0, 0.5]))
-        >>> wired_model("tanh")(p, jnp.ones((5, 3)), wiring)[0].shape
-        (5, 2)
-    """
-    return WiredModel(activation)
 
 
 @functools.partial(jax.jit, static_argnames=("activation", "kind"))
@@ -518,122 +487,9 @@ def grad_norms(
     return _grad_norms(params, xs, ys, activation, kind, residual, branch_scale)
 
 
-def input_gradients(
-    params: ResidualMLP,
-    xs: ArrayLike,
-    activation: ActivationLike = "relu",
-    *,
-    residual: bool | ArrayLike = True,
-    branch_scale: float | ArrayLike = 1.0,
-) -> Array:
-    r"""Gradient of the first output with respect to the input, one row per example.
-
-    For a network with one input and one output this is :math:`f'(x)` along a grid of
-    inputs, the quantity whose "shattering" Balduzzi et al. (2017) measured.
-
-    Args:
-        params: network parameters.
-        xs: inputs, ``(batch, in_dim)``.
-        activation, residual, branch_scale: as in :func:`forward`.
-
-    Returns:
-        ``(batch, in_dim)`` array of :math:`\partial f_0(x_i) / \partial x_i`.
-    """
-    xs = jnp.asarray(xs)
-    _checks.ndim("xs", xs, 2)
-
-    def f0(x: Array) -> Array:
-        return forward(
-            params, x, activation, residual=residual, branch_scale=branch_scale
-        )[0]
-
-    return jax.vmap(jax.grad(f0))(xs)
-
-
-def layer_input_derivatives(
-    params: ResidualMLP,
-    xs: ArrayLike,
-    activation: ActivationLike = "relu",
-    *,
-    residual: bool | ArrayLike = True,
-    branch_scale: float | ArrayLike = 1.0,
-) -> Array:
-    r"""Derivative of every layer's output with respect to a scalar input, in one pass.
-
-    For a network with ``in_dim = 1`` this returns :math:`\mathrm{d}h_l/\mathrm{d}x` for
-    :math:`l = 0, \dots, L` at each input, by forward-mode differentiation
-    (:func:`jax.jvp`) of :func:`forward_with_trace`. Projecting layer :math:`l` onto a
-    fixed vector :math:`u` gives :math:`f_l'(x)` for the network truncated after block
-    :math:`l` with read-out :math:`u`, so one pass measures all depths at once.
-
-    Args:
-        params: network parameters with ``in_dim = 1``.
-        xs: inputs, ``(batch, 1)``.
-        activation, residual, branch_scale: as in :func:`forward`.
-
-    Returns:
-        ``(batch, depth + 1, width)``.
-
-    Raises:
-        ValueError: if ``xs`` is not of shape ``(batch, 1)``.
-    """
-    xs = jnp.asarray(xs)
-    if xs.ndim != 2 or xs.shape[1] != 1:
-        raise ValueError(f"xs must have shape (batch, 1), got {xs.shape}")
-
-    def post(x: Array) -> Array:
-        return forward_with_trace(
-            params, x, activation, residual=residual, branch_scale=branch_scale
-        )[1].post
-
-    return jax.vmap(lambda x: jax.jvp(post, (x,), (jnp.ones_like(x),))[1])(xs)
-
-
-def neighbour_correlation(values: ArrayLike) -> Array:
-    r"""Pearson correlation between neighbouring entries along the last axis.
-
-    .. math::
-
-        \rho = \operatorname{corr}\big(g(x_i), g(x_{i+1})\big)_{i = 1}^{n-1}
-
-    Near 1 for a gradient that varies smoothly along an input grid; near 0 for white noise
-    ("shattered" gradients, Balduzzi et al., 2017).
-
-    Args:
-        values: ``(..., n)`` with ``n >= 3``, e.g. :math:`f'(x_i)` on a grid.
-
-    Returns:
-        ``(...)`` correlations.
-
-    Raises:
-        ValueError: if the last axis has fewer than 3 entries.
-
-    References:
-        Balduzzi et al., `The shattered gradients problem: if resnets are the answer, then
-        what is the question? <https://proceedings.mlr.press/v70/balduzzi17b.html>`_, 2017.
-
-    Examples:
-        >>> round(float(neighbour_correlation(jnp.linspace(0.0, 1.0, 50))), 3)
-        1.0
-    """
-    v = jnp.asarray(values)
-    if v.ndim < 1 or v.shape[-1] < 3:
-        raise ValueError(
-            f"values must have >= 3 entries on its last axis, got {v.shape}"
-        )
-    a, b = v[..., :-1], v[..., 1:]
-    a = a - a.mean(-1, keepdims=True)
-    b = b - b.mean(-1, keepdims=True)
-    # Normalise before multiplying: products of gradients of 1e-20 underflow float32.
-    a = a / scaled_norm(a, axis=-1)[..., None]
-    b = b / scaled_norm(b, axis=-1)[..., None]
-    return (a * b).sum(-1)
-
-
 def as_mlp(params: ResidualMLP) -> MLP:
-    """The same weights as a :class:`gradcourse.networks.MLP` of depth ``depth + 1``.
-
-    Only for one-layer branches: ``forward(params, x, residual=False)`` then equals
+    """The same weights as a :class:`gradcourse.networks.MLP` of depth ``depth + 1``
+    (one-layer branches only): ``forward(params, x, residual=False)`` then equals
     ``gradcourse.networks.forward(as_mlp(params), x)``.
 
     Raises:

@@ -5,7 +5,7 @@ call), recording at every step the loss and the norm of each layer's gradient, p
 whatever a ``record`` hook returns (:mod:`gradcourse.health` supplies such hooks). If a
 loss, an activation or a gradient becomes non-finite, :func:`fit` does not hand back
 garbage to plot: it raises :class:`NonFiniteError` naming the step and the layer where the
-first non-finite value appeared (:func:`gradcourse.health.find_nonfinite`).
+first non-finite value appeared (:func:`gradcourse.diagnosis.find_nonfinite`).
 
 The update is the usual optax one,
 
@@ -38,26 +38,21 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse.health import Origin, find_nonfinite
+from gradcourse.diagnosis import Origin, find_nonfinite
 from gradcourse.networks import (
     LOSSES,
-    MLP,
-    ActivationLike,
     Dense,
     Trace,
-    forward_batch,
 )
 from gradcourse.probes import layer_grad_norms
 
 __all__ = [
     "History",
     "Loop",
-    "MLPModel",
     "NonFiniteError",
     "accuracy",
     "fit",
     "fit_seeds",
-    "mlp_model",
     "runner",
 ]
 
@@ -67,7 +62,7 @@ Model = Callable[..., tuple[Array, Trace]]
 class NonFiniteError(FloatingPointError):
     """Raised by :func:`fit` and :func:`fit_seeds` when training produced NaN/Inf.
 
-    ``.origin`` is a :class:`gradcourse.health.Origin`, ``.history`` the (partly non-finite)
+    ``.origin`` is a :class:`gradcourse.diagnosis.Origin`, ``.history`` the (partly non-finite)
     :class:`History`, and ``.seed`` the index of the first failing run in
     :func:`fit_seeds` (None for :func:`fit`).
     """
@@ -107,33 +102,6 @@ class History(NamedTuple):
     nonfinite: Origin | None | tuple[Origin | None, ...]
 
 
-@dataclasses.dataclass(frozen=True)
-class MLPModel:
-    """The ``model`` of :func:`fit` for a :class:`gradcourse.networks.MLP`:
-    ``model(params, xs) -> (outputs, trace)`` by
-    :func:`gradcourse.networks.forward_batch`. Frozen, so equal activations give equal
-    models and one compiled training loop."""
-
-    activation: ActivationLike = "tanh"
-
-    def __call__(self, params: MLP, xs: Array) -> tuple[Array, Trace]:
-        """Outputs ``(batch, out_dim)`` and the :class:`~gradcourse.networks.Trace`."""
-        return forward_batch(params, xs, self.activation)
-
-
-def mlp_model(activation: ActivationLike) -> MLPModel:
-    """The ``model`` callable for a :class:`gradcourse.networks.MLP` with ``activation``.
-
-    Examples:
-        >>> from gradcourse.networks import init_mlp
-        >>> model = mlp_model("tanh")
-        >>> model == mlp_model("tanh"), model(
-        ...     init_mlp(jax.random.key(0), 2, 4, 2, 3), jnp.ones((5, 2)))[0].shape
-        (True, (5, 3))
-    """
-    return MLPModel(activation)
-
-
 def _fold_biases(grads: Any) -> Any:
     """``grads`` with each :class:`~gradcourse.networks.Dense` bias folded into its weight
     as ``w + sum(b * 0)``: the weight is unchanged when the bias is finite and all NaN
@@ -149,18 +117,11 @@ def _fold_biases(grads: Any) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class Loop:
-    """The settings of one compiled training loop (the static argument of its ``jit``).
-
-    Attributes:
-        model: ``model(params, xs) -> (outputs, Trace)``, or
-            ``model(params, xs, per_run)`` when :func:`fit_seeds` gets ``per_run``.
-        optimizer: an optax ``GradientTransformation``.
-        kind: loss name, one of :data:`gradcourse.networks.LOSSES`.
-        batch: examples per step (at most the number of examples).
-        steps: number of updates.
-        layer_norms: maps the gradient pytree to a vector of per-layer norms.
-        record: optional ``record(params, grads, updates, trace)`` hook (with a fifth
-            argument ``per_run`` when ``per_run`` is given).
+    """The settings of one compiled training loop, the static argument of its ``jit``:
+    ``model``, ``optimizer``, ``kind``, ``layer_norms`` and ``record`` as in :func:`fit`,
+    ``batch`` the examples per step (at most the number of examples), ``steps`` the
+    number of updates. With ``fit_seeds(..., per_run=...)`` the model and the record
+    hook take ``per_run`` as one more argument.
     """
 
     model: Callable[..., tuple[Array, Trace]]
@@ -194,7 +155,8 @@ def fit(
         params: initial parameters (any pytree ``model`` accepts).
         xs: training inputs ``(n, features)``.
         ys: integer labels ``(n,)`` (cross-entropy) or targets ``(n, out)`` (mse).
-        model: ``model(params, xs) -> (outputs, Trace)``, e.g. :func:`mlp_model`.
+        model: ``model(params, xs) -> (outputs, Trace)``, e.g.
+            :func:`gradcourse.networks.mlp_model`.
         optimizer: an optax ``GradientTransformation``.
         steps: number of updates, >= 1.
         batch_size: examples per step, >= 1 (capped at ``n``: full batch).
@@ -276,7 +238,7 @@ def fit_seeds(
 
     Returns:
         ``(final_params, history)``, every array with a leading seed axis, and
-        ``history.nonfinite`` a tuple with one :class:`~gradcourse.health.Origin` or
+        ``history.nonfinite`` a tuple with one :class:`~gradcourse.diagnosis.Origin` or
         None per seed.
 
     Raises:
@@ -287,7 +249,7 @@ def fit_seeds(
         NonFiniteError: if a run produced NaN/Inf and ``on_nonfinite == "raise"``.
 
     Examples:
-        >>> from gradcourse.networks import init_mlp
+        >>> from gradcourse.networks import init_mlp, mlp_model
         >>> keys = jax.random.split(jax.random.key(0), 3)
         >>> params = jax.vmap(lambda k: init_mlp(k, 4, 8, 3, 2))(keys)
         >>> xs, ys = jnp.ones((16, 4)), jnp.zeros(16, dtype=int)
@@ -508,7 +470,7 @@ def accuracy(params: Any, xs: ArrayLike, ys: ArrayLike, model: Model) -> float:
     """Fraction of examples whose largest output is the label.
 
     Examples:
-        >>> from gradcourse.networks import init_mlp
+        >>> from gradcourse.networks import init_mlp, mlp_model
         >>> p = init_mlp(jax.random.key(0), 2, 4, 2, 2)
         >>> 0.0 <= accuracy(p, jnp.ones((3, 2)), jnp.array([0, 1, 1]), mlp_model("tanh")) <= 1
         True

@@ -8,15 +8,8 @@ import optax
 import pytest
 
 import gradcourse as gc
-from gradcourse.failure_modes import (
-    INITS,
-    Config,
-    gallery,
-    reproduce,
-    run,
-    run_many,
-    run_seeds,
-)
+from gradcourse.failure_modes import gallery, reproduce
+from gradcourse.runs import INITS, Config, run, run_many, run_seeds
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +124,7 @@ def _optax_run(key, config):
     )
     _, history = gc.train.fit(
         k_fit, params, data.x_train, data.y_train,
-        model=gc.train.mlp_model(config.activation), optimizer=opt, steps=config.steps,
+        model=gc.networks.mlp_model(config.activation), optimizer=opt, steps=config.steps,
         batch_size=config.batch_size, record=gc.health.recorder(saturation),
     )  # fmt: skip
     return history

@@ -275,7 +275,7 @@ def test_sgd_update_is_scaled_gradient_adam_flattens_profile(seed_keys, batch):
 
 def test_deep_sigmoid_first_layer_barely_moves():
     split = gc.data.digits(jax.random.key(11))
-    model, sgd = gc.train.mlp_model("sigmoid"), optax.sgd(0.5)
+    model, sgd = gc.networks.mlp_model("sigmoid"), optax.sgd(0.5)
 
     def run(depth, k):
         k_init, k_fit = jax.random.split(k)
