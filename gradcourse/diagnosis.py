@@ -11,11 +11,8 @@ record. This module reads those stacked records on the host:
 * :func:`diagnose` classifies a run as non-finite, exploding, vanishing, dead, saturated
   or healthy, by rules of thumb (:class:`Thresholds`).
 
-References:
-    Glorot & Bengio, `Understanding the difficulty of training deep feedforward neural
-    networks <https://proceedings.mlr.press/v9/glorot10a.html>`_, 2010;
-    Karpathy, `Building makemore Part 3: Activations & Gradients, BatchNorm
-    <https://www.youtube.com/watch?v=P6sfmUTpUmc>`_, 2022.
+The thresholds are the rules of thumb of Glorot & Bengio (2010) and Karpathy (2022),
+cited with links in :mod:`gradcourse.health`.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ network), so both modules see the same weights for the same key.
 References:
     Maas, Hannun & Ng, `Rectifier nonlinearities improve neural network acoustic models
     <https://ai.stanford.edu/~amaas/papers/relu_hybrid_icml2013_final.pdf>`_, 2013;
-    He, Zhang, Ren & Sun, `Delving deep into rectifiers
-    <https://arxiv.org/abs/1502.01852>`_, 2015.
+    He et al. (2015) for PReLU and the gain :math:`\sqrt{2/(1+a^2)}`, linked in
+    :mod:`gradcourse.rectifiers`.
 """
 
 from __future__ import annotations

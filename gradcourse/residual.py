@@ -38,7 +38,6 @@ References:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -49,10 +48,8 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse._linalg import scaled_norm
 from gradcourse.activations import resolve
 from gradcourse.networks import (
-    LOSSES,
     MLP,
     ActivationLike,
     Dense,
@@ -60,7 +57,6 @@ from gradcourse.networks import (
     Trace,
     scan_forward,
 )
-from gradcourse.probes import GradNorms, layer_grad_norms
 
 __all__ = [
     "ResidualMLP",
@@ -74,7 +70,6 @@ __all__ = [
     "forward",
     "forward_batch",
     "forward_with_trace",
-    "grad_norms",
     "init_residual_mlp",
 ]
 
@@ -295,31 +290,27 @@ def forward(
     params: ResidualMLP,
     x: ArrayLike,
     activation: ActivationLike = "relu",
-    *,
-    residual: bool | ArrayLike = True,
-    branch_scale: float | ArrayLike = 1.0,
+    **wiring: bool | float | ArrayLike,
 ) -> Array:
-    """Output for one example ``x`` of shape ``(in_dim,)`` (see :func:`forward_with_trace`).
+    """Output for one example ``x`` of shape ``(in_dim,)``; ``wiring`` is ``residual``
+    and ``branch_scale`` as in :func:`forward_with_trace`.
 
     Examples:
         >>> p = init_residual_mlp(jax.random.key(0), 4, 8, 20, 2)
         >>> forward(p, jnp.ones(4), branch_scale=0.2).shape
         (2,)
     """
-    return forward_with_trace(
-        params, x, activation, residual=residual, branch_scale=branch_scale
-    )[0]
+    return forward_with_trace(params, x, activation, **wiring)[0]
 
 
 def forward_batch(
     params: ResidualMLP,
     xs: ArrayLike,
     activation: ActivationLike = "relu",
-    *,
-    residual: bool | ArrayLike = True,
-    branch_scale: float | ArrayLike = 1.0,
+    **wiring: bool | float | ArrayLike,
 ) -> tuple[Array, Trace]:
-    """:func:`forward_with_trace` over a batch ``xs`` of shape ``(batch, in_dim)``.
+    """:func:`forward_with_trace` over a batch ``xs`` of shape ``(batch, in_dim)``, with
+    ``wiring`` its keywords ``residual`` and ``branch_scale``.
 
     Returns:
         ``(outputs, trace)`` with shapes ``(batch, out_dim)`` and
@@ -327,11 +318,7 @@ def forward_batch(
     """
     xs = jnp.asarray(xs)
     _checks.ndim("xs", xs, 2)
-    return jax.vmap(
-        lambda x: forward_with_trace(
-            params, x, activation, residual=residual, branch_scale=branch_scale
-        )
-    )(xs)
+    return jax.vmap(lambda x: forward_with_trace(params, x, activation, **wiring))(xs)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -414,77 +401,6 @@ class WiredModel:
         flags, scales = jax.lax.stop_gradient(tuple(wiring))
         return forward_batch(params, xs, self.activation, residual=flags != 0,
                              branch_scale=scales)  # fmt: skip
-
-
-@functools.partial(jax.jit, static_argnames=("activation", "kind"))
-def _grad_norms(
-    params: ResidualMLP,
-    xs: Array,
-    ys: Array,
-    activation: ActivationLike,
-    kind: str,
-    residual: bool | Array,
-    branch_scale: float | Array,
-) -> GradNorms:
-    taps = jnp.zeros((xs.shape[0], params.depth + 1, params.width), xs.dtype)
-
-    def batch_loss(p: ResidualMLP, t: Array) -> Array:
-        def one(x: Array, tap: Array) -> Array:
-            return forward_with_trace(
-                p, x, activation, residual=residual, branch_scale=branch_scale, taps=tap
-            )[0]
-
-        return LOSSES[kind](jax.vmap(one)(xs, t), ys)
-
-    value, (g_p, g_t) = jax.value_and_grad(batch_loss, argnums=(0, 1))(params, taps)
-    hidden = scaled_norm(g_t, axis=(0, 2))
-    return GradNorms(layer_grad_norms(g_p), hidden, value)
-
-
-def grad_norms(
-    params: ResidualMLP,
-    xs: ArrayLike,
-    ys: ArrayLike,
-    activation: ActivationLike = "relu",
-    kind: str = "cross_entropy",
-    *,
-    residual: bool | ArrayLike = True,
-    branch_scale: float | ArrayLike = 1.0,
-) -> GradNorms:
-    r"""Per-layer gradient norms of the batch-mean loss, as :func:`gradcourse.probes.grad_norms`.
-
-    The gradient is ``jax.grad`` of the loss with a zero "tap" added to every
-    :math:`h_l` (see :func:`forward_with_trace`), whose gradient is
-    :math:`\partial L / \partial H_l`. Every norm is computed rescaled
-    (``gradcourse._linalg.scaled_norm``), so a gradient of 1e-30 is reported as
-    such rather than as 0.
-
-    Args:
-        params: network parameters.
-        xs: inputs, ``(batch, in_dim)``.
-        ys: integer labels ``(batch,)`` for ``"cross_entropy"``, targets
-            ``(batch, out_dim)`` for ``"mse"``.
-        activation, residual, branch_scale: as in :func:`forward_with_trace`; arrays
-            are allowed, so one compiled probe serves plain and residual networks.
-        kind: loss name, one of :data:`gradcourse.networks.LOSSES`.
-
-    Returns:
-        A :class:`gradcourse.probes.GradNorms`: ``weights`` of shape ``(depth + 2,)``
-        (embedding, blocks, read-out; see :func:`gradcourse.probes.layer_grad_norms`)
-        and ``hidden`` of shape ``(depth + 1,)``, the norms of :math:`\partial L / \partial H_l` for
-        :math:`l = 0, \dots, L`.
-
-    Raises:
-        ValueError: if ``xs`` is not 2-D, the batch sizes differ, or ``kind`` is unknown.
-    """
-    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
-    _checks.ndim("xs", xs, 2)
-    _checks.one_of("kind", kind, tuple(LOSSES))
-    if ys.shape[:1] != xs.shape[:1]:
-        raise ValueError(
-            f"ys must have the batch size of xs ({xs.shape[0]}), got shape {ys.shape}"
-        )
-    return _grad_norms(params, xs, ys, activation, kind, residual, branch_scale)
 
 
 def as_mlp(params: ResidualMLP) -> MLP:

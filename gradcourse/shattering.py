@@ -33,9 +33,7 @@ def input_gradients(
     params: ResidualMLP,
     xs: ArrayLike,
     activation: ActivationLike = "relu",
-    *,
-    residual: bool | ArrayLike = True,
-    branch_scale: float | ArrayLike = 1.0,
+    **wiring: bool | float | ArrayLike,
 ) -> Array:
     r"""Gradient of the first output with respect to the input, one row per example.
 
@@ -45,7 +43,8 @@ def input_gradients(
     Args:
         params: network parameters.
         xs: inputs, ``(batch, in_dim)``.
-        activation, residual, branch_scale: as in :func:`gradcourse.residual.forward`.
+        activation, wiring: as in :func:`gradcourse.residual.forward` (``residual``,
+            ``branch_scale``).
 
     Returns:
         ``(batch, in_dim)`` array of :math:`\partial f_0(x_i) / \partial x_i`.
@@ -54,9 +53,7 @@ def input_gradients(
     _checks.ndim("xs", xs, 2)
 
     def f0(x: Array) -> Array:
-        return forward(
-            params, x, activation, residual=residual, branch_scale=branch_scale
-        )[0]
+        return forward(params, x, activation, **wiring)[0]
 
     return jax.vmap(jax.grad(f0))(xs)
 
@@ -65,9 +62,7 @@ def layer_input_derivatives(
     params: ResidualMLP,
     xs: ArrayLike,
     activation: ActivationLike = "relu",
-    *,
-    residual: bool | ArrayLike = True,
-    branch_scale: float | ArrayLike = 1.0,
+    **wiring: bool | float | ArrayLike,
 ) -> Array:
     r"""Derivative of every layer's output with respect to a scalar input, in one pass.
 
@@ -81,7 +76,8 @@ def layer_input_derivatives(
     Args:
         params: network parameters with ``in_dim = 1``.
         xs: inputs, ``(batch, 1)``.
-        activation, residual, branch_scale: as in :func:`gradcourse.residual.forward`.
+        activation, wiring: as in :func:`gradcourse.residual.forward` (``residual``,
+            ``branch_scale``).
 
     Returns:
         ``(batch, depth + 1, width)``.
@@ -94,9 +90,7 @@ def layer_input_derivatives(
         raise ValueError(f"xs must have shape (batch, 1), got {xs.shape}")
 
     def post(x: Array) -> Array:
-        return forward_with_trace(
-            params, x, activation, residual=residual, branch_scale=branch_scale
-        )[1].post
+        return forward_with_trace(params, x, activation, **wiring)[1].post
 
     return jax.vmap(lambda x: jax.jvp(post, (x,), (jnp.ones_like(x),))[1])(xs)
 

@@ -96,7 +96,9 @@ def test_grad_norms_equal_jax_grad(key, params2, residual):
         return gc.networks.LOSSES["cross_entropy"](out, ys)
 
     g = jax.grad(loss)(params2)
-    got = R.grad_norms(params2, xs, ys, "tanh", residual=residual, branch_scale=0.5)
+    got = gc.probes.grad_norms(
+        params2, xs, ys, "tanh", residual=residual, branch_scale=0.5
+    )
     blocks = np.sqrt(sum(np.sum(np.asarray(d.w) ** 2, axis=(1, 2)) for d in g.branch))
     want = np.concatenate([[np.linalg.norm(g.first.w)], blocks,
                            [np.linalg.norm(g.readout.w)]])  # fmt: skip
@@ -165,7 +167,7 @@ def test_model_plugs_into_fit(key):
             "x",
         ),
         (
-            lambda k: R.grad_norms(
+            lambda k: gc.probes.grad_norms(
                 R.init_residual_mlp(k, 3, 4, 2, 2), jnp.ones((4, 3)), jnp.zeros(3, int)
             ),
             "ys",
@@ -216,7 +218,7 @@ def test_per_block_flags_pad_a_shallow_plain_network_with_identities(key):
     got, _ = R.forward_batch(deep, xs, "tanh", residual=flags, branch_scale=alphas)
     want, _ = R.forward_batch(shallow, xs, "tanh", residual=False)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
-    g = R.grad_norms(deep, xs, jnp.arange(4) % 3, "tanh", residual=flags,
+    g = gc.probes.grad_norms(deep, xs, jnp.arange(4) % 3, "tanh", residual=flags,
                      branch_scale=alphas)  # fmt: skip
     assert np.all(np.asarray(g.weights[3:-1]) == 0)  # the identity blocks do not learn
     with pytest.raises(ValueError, match="branch_scale"):
@@ -233,7 +235,7 @@ def test_grad_norms_do_not_underflow_for_tiny_gradients(key):
 
     def probe(scale):
         q = p._replace(readout=p.readout._replace(w=p.readout.w * scale))
-        return R.grad_norms(q, xs, ys, "tanh", branch_scale=0.5)
+        return gc.probes.grad_norms(q, xs, ys, "tanh", branch_scale=0.5)
 
     small, tiny = probe(1e-10), probe(1e-30)
     assert np.all(np.asarray(tiny.hidden) > 0) and np.all(np.asarray(tiny.weights) > 0)
