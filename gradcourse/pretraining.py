@@ -32,7 +32,6 @@ from gradcourse.autoencoder import (
     Weights,
     forward,
     init_seeds,
-    layer_norms,
 )
 from gradcourse.networks import Dense
 from gradcourse.train import History, fit_seeds
@@ -163,7 +162,6 @@ def pretrain(
             steps=steps,
             batch_size=batch_size,
             kind="mse",
-            layer_norms=layer_norms,
         )
         inputs = _next_inputs(small, params, inputs)
         levels.append(params)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -194,16 +195,9 @@ def fit_seeds(
     xs: ArrayLike,
     ys: ArrayLike,
     *,
-    model: Model,
-    optimizer: optax.GradientTransformation,
-    steps: int,
-    batch_size: int = 128,
-    kind: str = "cross_entropy",
-    layer_norms: Callable[[Any], Array] = layer_grad_norms,
-    record: Callable[..., Any] | None = None,
-    on_nonfinite: str = "raise",
     per_run: Any = None,
     hyperparams: Mapping[str, ArrayLike] | None = None,
+    **options: Any,
 ) -> tuple[Any, History]:
     """:func:`fit` for several independent runs at once: one compiled loop, ``jax.vmap``
     over the runs.
@@ -226,10 +220,11 @@ def fit_seeds(
         xs, ys: as in :func:`fit`, shared by every run; or, with one more leading axis of
             length ``seeds`` (``xs`` of shape ``(seeds, n, features)``), one data set per
             run (e.g. the codes that each run's own lower layers produce).
-        model, optimizer, steps, batch_size, kind, layer_norms, record: as in
-            :func:`fit`, for one run.
-        on_nonfinite: ``"raise"`` raises :class:`NonFiniteError` for the first seed that
-            produced NaN/Inf; ``"return"`` returns with ``History.nonfinite`` set per seed.
+        options: the keyword arguments of :func:`fit`, for one run (``model``,
+            ``optimizer`` and ``steps`` required; ``batch_size``, ``kind``,
+            ``layer_norms``, ``record`` and ``on_nonfinite`` with fit's defaults).
+            ``on_nonfinite="raise"`` raises :class:`NonFiniteError` for the first seed
+            that produced NaN/Inf; ``"return"`` sets ``History.nonfinite`` per seed.
         per_run: None, or a pytree whose leaves have a leading axis of length ``seeds``;
             then the loop calls ``model(params, xs, per_run[s])`` and
             ``record(params, grads, updates, trace, per_run[s])``.
@@ -242,7 +237,8 @@ def fit_seeds(
         None per seed.
 
     Raises:
-        ValueError: as :func:`fit`, or if ``keys`` is not 1-D, or ``params``,
+        ValueError: as :func:`fit`, for a missing or unknown option, or if ``keys``
+            is not 1-D, or ``params``,
             ``per_run`` or ``hyperparams`` has leaves whose leading axis is not
             ``len(keys)``, or ``hyperparams`` is given for an optimizer without
             ``inject_hyperparams``.
@@ -260,6 +256,7 @@ def fit_seeds(
         >>> hist.loss.shape, hist.nonfinite
         ((3, 5), (None, None, None))
     """
+    o = _options(options)
     keys = jnp.asarray(keys)
     _checks.ndim("keys", keys, 1)
     seeds = keys.shape[0]
@@ -276,14 +273,15 @@ def fit_seeds(
     run = _prepare(
         xs[0] if own_data else xs,
         ys[0] if own_data else ys,
-        steps,
-        batch_size,
-        kind,
-        on_nonfinite,
+        o["steps"],
+        o["batch_size"],
+        o["kind"],
+        o["on_nonfinite"],
     )
     if hyperparams is not None:
-        _check_injectable(optimizer, params, hyperparams)
-    loop = Loop(model, optimizer, kind, run.batch, steps, layer_norms, record)
+        _check_injectable(o["optimizer"], params, hyperparams)
+    loop = Loop(o["model"], o["optimizer"], o["kind"], run.batch, o["steps"],
+                o["layer_norms"], o["record"])  # fmt: skip
     settings = (per_run, None if hyperparams is None else dict(hyperparams))
     final, out = _fit_many(loop, own_data, params, xs, ys, keys, settings)
     history = History(*out, None)
@@ -295,9 +293,20 @@ def fit_seeds(
     )
     history = history._replace(nonfinite=origins)
     bad = [s for s, o in enumerate(origins) if o is not None]
-    if bad and on_nonfinite == "raise":
+    if bad and o["on_nonfinite"] == "raise":
         raise NonFiniteError(origins[bad[0]], history, seed=bad[0])
     return final, history
+
+
+def _options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` of :func:`fit_seeds` bound to :func:`fit`'s keywords, defaults filled
+    in: fit's signature is the one list of the loop's settings."""
+    try:
+        bound = inspect.signature(fit).bind(None, None, None, None, **options)
+    except TypeError as err:
+        raise ValueError(f"options must be keyword arguments of fit: {err}") from None
+    bound.apply_defaults()
+    return bound.arguments
 
 
 def _leading_axis(name: str, tree: Any, seeds: int) -> None:

@@ -281,3 +281,16 @@ def test_sgd_or_adam_flag_picks_exactly_one_optimiser(xs):
         ):
             np.testing.assert_allclose(a, b, atol=1e-6)
     np.testing.assert_array_equal(final.adam, both.adam)
+
+
+def test_variants_with_the_tag_beside_the_weights_equal_tagged(key):
+    both = ae.Variants((ae.Autoencoder((6, 3)), ae.Autoencoder((6, 3), "tanh")))
+    weights = ae.init(key, both.variants[1])
+    xs = jax.random.uniform(key, (5, 6))
+    out, trace = both(weights, xs, both.tag(1))
+    want, want_trace = both(ae.Tagged(weights, both.tag(1)), xs)
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_array_equal(trace.post, want_trace.post)
+    np.testing.assert_array_equal(
+        ae.layer_norms(weights), gc.probes.layer_grad_norms(weights)
+    )

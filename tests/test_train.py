@@ -91,7 +91,7 @@ def test_nonfinite_activation_origin_is_reported(key):
             optimizer=optax.sgd(0.1),
             steps=3,
         )
-    assert err.value.origin == gc.gc.diagnosis.Origin(0, 4, "activation")
+    assert err.value.origin == gc.diagnosis.Origin(0, 4, "activation")
 
 
 def test_nonfinite_gradient_origin_is_the_highest_bad_layer(key):
@@ -117,7 +117,7 @@ def test_nonfinite_gradient_origin_is_the_highest_bad_layer(key):
         steps=2,
         on_nonfinite="return",
     )
-    assert hist.nonfinite == gc.gc.diagnosis.Origin(0, 4, "gradient")
+    assert hist.nonfinite == gc.diagnosis.Origin(0, 4, "gradient")
 
 
 def test_nonfinite_from_too_large_learning_rate(key, digits):
@@ -174,7 +174,7 @@ def test_nonfinite_confined_to_one_bias_gradient_is_located(key):
         "cross_entropy"](model(p, xs[:1])[0], ys[:1]))(params))  # fmt: skip
     assert np.isfinite(np.asarray(weights_only)).all()  # weight norms alone miss it
     assert np.isnan(np.asarray(hist.grad_norms[0, 2]))  # layer 3's norm reports it
-    assert hist.nonfinite == gc.gc.diagnosis.Origin(0, 3, "gradient")
+    assert hist.nonfinite == gc.diagnosis.Origin(0, 3, "gradient")
 
 
 def test_fit_seeds_equals_fit_run_by_run(key):
@@ -224,7 +224,7 @@ def test_fit_seeds_reports_the_failing_seed(key):
     with pytest.raises(gc.train.NonFiniteError, match="in seed 1, at step 0, layer 4"):
         gc.train.fit_seeds(keys, params, xs, ys, **kw)
     _, hist = gc.train.fit_seeds(keys, params, xs, ys, on_nonfinite="return", **kw)
-    assert hist.nonfinite == (None, gc.gc.diagnosis.Origin(0, 4, "activation"), None)
+    assert hist.nonfinite == (None, gc.diagnosis.Origin(0, 4, "activation"), None)
 
 
 def test_fit_seeds_validates_arguments(key):
@@ -241,3 +241,34 @@ def test_fit_seeds_validates_arguments(key):
     single = gc.train.History(jnp.zeros((2, 3)), jnp.zeros((2, 3, 3)), None, None, None)
     with pytest.raises(ValueError, match="one run's"):
         gc.diagnosis.find_nonfinite(single)
+
+
+def test_fit_seeds_rejects_unknown_or_missing_options(key):
+    keys = jax.random.split(key, 2)
+    params = jax.vmap(lambda k: gc.networks.init_mlp(k, 3, 4, 2, 2))(keys)
+    xs, ys = jnp.ones((8, 3)), jnp.zeros(8, dtype=int)
+    kw = dict(model=gc.networks.mlp_model("tanh"), optimizer=optax.sgd(0.1), steps=2)
+    with pytest.raises(ValueError, match="options"):
+        gc.train.fit_seeds(keys, params, xs, ys, learning_rate=0.1, **kw)
+    with pytest.raises(ValueError, match="options"):
+        gc.train.fit_seeds(keys, params, xs, ys, model=kw["model"], steps=2)
+
+
+def test_fit_seeds_hyperparams_equal_one_optimizer_per_run(key):
+    keys = jax.random.split(key, 2)
+    params = jax.vmap(lambda k: gc.networks.init_mlp(k, 3, 4, 2, 2))(keys)
+    xs = jax.random.normal(key, (16, 3))
+    ys = (xs[:, 0] > 0).astype(int)
+    model = gc.networks.mlp_model("tanh")
+    sgd = optax.inject_hyperparams(optax.sgd)(learning_rate=0.0)
+    _, hist = gc.train.fit_seeds(keys, params, xs, ys, model=model, optimizer=sgd,
+                                 steps=4, batch_size=8,
+                                 hyperparams={"learning_rate": jnp.array([0.1, 0.5])})  # fmt: skip
+    for s, lr in enumerate([0.1, 0.5]):
+        one = jax.tree.map(lambda a, s=s: a[s], params)
+        _, ref = gc.train.fit(keys[s], one, xs, ys, model=model, optimizer=optax.sgd(lr),
+                              steps=4, batch_size=8)  # fmt: skip
+        np.testing.assert_allclose(hist.loss[s], ref.loss, rtol=1e-5)
+    with pytest.raises(ValueError, match="hyperparams"):
+        gc.train.fit_seeds(keys, params, xs, ys, model=model, optimizer=optax.sgd(0.1),
+                           steps=2, hyperparams={"learning_rate": jnp.ones(2)})  # fmt: skip
