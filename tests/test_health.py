@@ -217,3 +217,14 @@ def test_monitored_rejects_bad_arguments(key):
     params = init_mlp(key, IN, WIDTH, DEPTH, OUT)
     with pytest.raises(ValueError, match="params"):
         opt.update(params, opt.init(params))
+
+
+def test_dead_units_is_the_one_definition():
+    pre = jnp.array([[[-1.0, 0.5, 0.0]], [[-2.0, -0.1, 0.0]]])  # 2 examples, 1 layer
+    assert health.dead_units(pre).tolist() == [[True, False, True]]
+    assert health.dead_units(pre, threshold=0.5).tolist() == [[True, True, True]]
+    # dead_fraction is the output-side reading: |h| <= atol on every example.
+    relu = jnp.maximum(pre, 0.0)
+    np.testing.assert_allclose(health.dead_fraction(relu), [2 / 3])
+    with pytest.raises(ValueError, match="values"):
+        health.dead_units(jnp.zeros(3))
