@@ -101,7 +101,7 @@ def _grad_probe():
             return gc.networks.LOSSES["cross_entropy"](outs, ys)
 
         value, (g, g_taps) = jax.value_and_grad(loss, argnums=(0, 1))(params, taps)
-        weights = gc.train.mlp_layer_norms(g)
+        weights = gc.probes.layer_grad_norms(g)
         hidden = jnp.sqrt(jnp.sum(jnp.square(g_taps), axis=(0, 2)))
         return gc.probes.GradNorms(weights, hidden, value)
 

@@ -45,7 +45,7 @@ from gradcourse._linalg import scaled_norm
 from gradcourse.activations import resolve
 from gradcourse.networks import Dense, Trace
 from gradcourse.normalization import affine_init, layer_norm
-from gradcourse.probes import GradNorms
+from gradcourse.probes import GradNorms, layer_grad_norms
 
 __all__ = [
     "Autoencoder",
@@ -191,7 +191,9 @@ def _hidden_map(config: Autoencoder) -> Callable[[Array], Array]:
 
 
 class Tagged(NamedTuple):
-    """An autoencoder's weights with its run's variant carried beside them as data.
+    """An autoencoder's weights with its run's variant in one tuple. Prefer the weights
+    alone with ``fit_seeds(..., per_run=tags)``, which keeps the variant out of the
+    parameter pytree (:class:`Variants` takes it as a third argument).
 
     Attributes:
         weights: the :class:`Weights`.
@@ -243,19 +245,21 @@ class Variants:
         _checks.in_range("index", index, 0, len(self.variants) - 1)
         return jax.nn.one_hot(index, len(self.variants))
 
-    def __call__(self, params: Tagged, xs: Array) -> tuple[Array, Trace]:
-        tag = jax.lax.stop_gradient(params.variant)
+    def __call__(
+        self, params: Tagged | Weights, xs: Array, variant: Array | None = None
+    ) -> tuple[Array, Trace]:
+        """Outputs and trace of the run's variant: ``variant`` is the one-hot tag when
+        it travels beside the weights (``fit_seeds(..., per_run=tags)``), else the
+        tag of a :class:`Tagged` ``params``."""
+        if variant is None:
+            params, variant = params.weights, params.variant
+        tag = jax.lax.stop_gradient(variant)
         maps = [_hidden_map(c) for c in self.variants]
 
         def hidden(z: Array) -> Array:
             return sum(t * f(z) for t, f in zip(tag, maps, strict=True))
 
-        return forward(self.variants[0], params.weights, xs, hidden=hidden)
-
-
-def tagged_layer_norms(grads: Tagged) -> Array:
-    """:func:`layer_norms` of a :class:`Tagged` gradient."""
-    return layer_norms(grads.weights)
+        return forward(self.variants[0], params, xs, hidden=hidden)
 
 
 def init(key: Array, config: Autoencoder, w_init: Initializer | None = None) -> Weights:
@@ -339,11 +343,11 @@ def pca_reconstruct(x_train: ArrayLike, xs: ArrayLike, code_size: int) -> np.nda
     return (mean + (xs - mean) @ components.T @ components).astype(np.float32)
 
 
-def layer_norms(grads: Weights) -> Array:
-    """Frobenius norm of each layer's weight gradient, input layer first, reconstruction
-    layer last (``(2K,)``); the ``layer_norms`` argument of :func:`gradcourse.train.fit`.
-    Norms are computed rescaled (``gradcourse._linalg.scaled_norm``)."""
-    return jnp.stack([scaled_norm(d.w) for d in grads.encoder + grads.decoder])
+#: Per-layer weight-gradient norms, input layer first, reconstruction layer last: the
+#: package's one per-layer norm, :func:`gradcourse.probes.layer_grad_norms`, under the
+#: names the autoencoder chapter and ``experiments/autoencoder.py`` use (a
+#: :class:`Tagged` tree's ``variant`` is not a layer, so it is skipped).
+layer_norms = tagged_layer_norms = layer_grad_norms
 
 
 def _squared_error(out: Array, xs: Array) -> Array:
@@ -361,7 +365,7 @@ def _grad_norms(weights: Weights, xs: Array, config: Autoencoder) -> GradNorms:
 
     value, (g_w, g_t) = jax.value_and_grad(loss, argnums=(0, 1))(weights, taps)
     hidden = jnp.stack([scaled_norm(g) for g in g_t])
-    return GradNorms(layer_norms(g_w), hidden, value)
+    return GradNorms(layer_grad_norms(g_w), hidden, value)
 
 
 def grad_norms(weights: Weights, xs: ArrayLike, config: Autoencoder) -> GradNorms:

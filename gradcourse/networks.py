@@ -20,8 +20,9 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -30,18 +31,27 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse.activations import resolve
+from gradcourse.activations import prelu, resolve
 
 __all__ = [
     "Dense",
     "MLP",
+    "MLPModel",
+    "PReLUBlock",
+    "PReLUNet",
+    "PlainBlock",
+    "ResidualBlock",
     "Trace",
+    "prelu_forward",
+    "prelu_model",
+    "scan_forward",
     "init_mlp",
     "forward",
     "forward_with_trace",
     "forward_batch",
     "forward_unrolled",
     "loss",
+    "mlp_model",
     "LOSSES",
 ]
 
@@ -165,6 +175,106 @@ def init_mlp(
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class PlainBlock:
+    r"""The plain layer :math:`h_l = \phi(W_l h_{l-1} + b_l)`; scanned input a
+    :class:`Dense` of shape ``(width, width)``."""
+
+    activation: ActivationLike = "tanh"
+
+    def __call__(self, h: Array, layer: Dense) -> tuple[Array, Array]:
+        """``(h_l, z_l)`` of one layer."""
+        z = layer.w @ h + layer.b
+        return resolve(self.activation)(z), z
+
+
+@dataclasses.dataclass(frozen=True)
+class PReLUBlock:
+    r"""The PReLU layer :math:`h_l = \operatorname{prelu}(W_l h_{l-1} + b_l;\ a_l)`
+    with per-unit slopes :math:`a_l` (He et al., 2015); scanned input ``(Dense, a_l)``."""
+
+    def __call__(self, h: Array, inputs: tuple[Dense, Array]) -> tuple[Array, Array]:
+        """``(h_l, z_l)`` of one layer."""
+        (w, b), a = inputs
+        z = w @ h + b
+        return prelu(z, a), z
+
+
+@dataclasses.dataclass(frozen=True)
+class ResidualBlock:
+    r"""The residual block :math:`h_l = h_{l-1} + \alpha_l F_l(h_{l-1})` (or the plain
+    :math:`F_l(h_{l-1})` where the shortcut flag is off), with a one-layer branch
+    :math:`F(h) = \phi(W h + b)` or a two-layer branch :math:`V\phi(W h + b) + c`
+    (He et al., 2016); scanned input ``(branch layers, shortcut, alpha)``."""
+
+    activation: ActivationLike = "relu"
+
+    def branch(self, layers: tuple[Dense, ...], h: Array) -> tuple[Array, Array]:
+        """``(F(h), z)``: the branch output and its first pre-activation."""
+        z = layers[0].w @ h + layers[0].b
+        out = resolve(self.activation)(z)
+        if len(layers) == 2:
+            out = layers[1].w @ out + layers[1].b
+        return out, z
+
+    def __call__(self, h: Array, inputs: tuple) -> tuple[Array, Array]:
+        """``(h_l, z_l)`` of one block."""
+        layers, shortcut, alpha = inputs
+        f, z = self.branch(layers, h)
+        return jnp.where(shortcut, h + alpha * f, f), z
+
+
+def scan_forward(
+    block: Callable[[Array, Any], tuple[Array, Array]],
+    first: Dense,
+    inputs: Any,
+    readout: Dense,
+    x: Array,
+    embed: Callable[[Array], Array],
+    taps: Array | None = None,
+) -> tuple[Array, Trace]:
+    r"""The one scanned forward pass: embed, ``block`` over a stack, linear read-out.
+
+    .. math::
+
+        h_1 = \text{embed}(W_1 x + b_1), \qquad
+        (h_{l+1}, z_{l+1}) = \text{block}(h_l, \text{inputs}_l), \qquad
+        f(x) = W_{\text{out}} h_L + b_{\text{out}},
+
+    one :func:`jax.lax.scan` over the leading axis of ``inputs``, so compile time stays
+    flat in depth. The block is data (:class:`PlainBlock`, :class:`PReLUBlock`,
+    :class:`ResidualBlock`: frozen dataclasses, equal by value).
+
+    Args:
+        block: ``block(h, inputs_l) -> (h_next, z)``.
+        first: the first layer, ``w`` of shape ``(width, in_dim)``.
+        inputs: the scanned per-layer inputs (weights and any per-layer settings).
+        readout: the read-out layer, ``w`` of shape ``(out_dim, width)``.
+        x: one input ``(in_dim,)``.
+        embed: activation of the first layer.
+        taps: optional ``(layers, width)`` array added to every ``h`` (its gradient is
+            :math:`\partial L/\partial h_l`); None adds nothing.
+
+    Returns:
+        ``(output, trace)`` with ``trace`` fields ``(layers, width)``.
+    """
+    z1 = first.w @ x + first.b
+    h1 = embed(z1) if taps is None else embed(z1) + taps[0]
+
+    def layer(h: Array, per_layer: Any) -> tuple[Array, tuple[Array, Array]]:
+        if taps is None:
+            h_next, z = block(h, per_layer)
+        else:
+            h_next, z = block(h, per_layer[0])
+            h_next = h_next + per_layer[1]
+        return h_next, (z, h_next)
+
+    scanned = inputs if taps is None else (inputs, taps[1:])
+    h_last, (zs, hs) = jax.lax.scan(layer, h1, scanned)
+    out = readout.w @ h_last + readout.b
+    return out, Trace(jnp.concatenate([z1[None], zs]), jnp.concatenate([h1[None], hs]))
+
+
 def forward_with_trace(
     params: MLP,
     x: ArrayLike,
@@ -186,27 +296,13 @@ def forward_with_trace(
     Returns:
         ``(output, trace)``: output of shape ``(out_dim,)`` and a :class:`Trace`.
     """
-    phi = resolve(activation)
     x = jnp.asarray(x)
     _checks.ndim("x", x, 1)
     if taps is None:
         taps = jnp.zeros((params.depth, params.width), x.dtype)
-
-    z1 = params.first.w @ x + params.first.b
-    h1 = phi(z1) + taps[0]
-
-    def layer(
-        h: Array, inputs: tuple[Dense, Array]
-    ) -> tuple[Array, tuple[Array, Array]]:
-        (w, b), tap = inputs
-        z = w @ h + b
-        h_next = phi(z) + tap
-        return h_next, (z, h_next)
-
-    h_last, (zs, hs) = jax.lax.scan(layer, h1, (params.hidden, taps[1:]))
-    out = params.readout.w @ h_last + params.readout.b
-    trace = Trace(jnp.concatenate([z1[None], zs]), jnp.concatenate([h1[None], hs]))
-    return out, trace
+    block = PlainBlock(activation)
+    return scan_forward(block, params.first, params.hidden, params.readout, x,
+                        resolve(activation), taps)  # fmt: skip
 
 
 def forward(params: MLP, x: ArrayLike, activation: ActivationLike = "tanh") -> Array:
@@ -248,6 +344,32 @@ def forward_unrolled(
     return params.readout.w @ h + params.readout.b
 
 
+@dataclasses.dataclass(frozen=True)
+class MLPModel:
+    """The ``model`` of :func:`gradcourse.train.fit` for a :class:`MLP`:
+    ``model(params, xs) -> (outputs, trace)`` by
+    :func:`gradcourse.networks.forward_batch`. Frozen, so equal activations give equal
+    models and one compiled training loop."""
+
+    activation: ActivationLike = "tanh"
+
+    def __call__(self, params: MLP, xs: Array) -> tuple[Array, Trace]:
+        """Outputs ``(batch, out_dim)`` and the :class:`~gradcourse.networks.Trace`."""
+        return forward_batch(params, xs, self.activation)
+
+
+def mlp_model(activation: ActivationLike) -> MLPModel:
+    """The ``model`` callable for a :class:`MLP` with ``activation``.
+
+    Examples:
+        >>> model = mlp_model("tanh")
+        >>> model == mlp_model("tanh"), model(
+        ...     init_mlp(jax.random.key(0), 2, 4, 2, 3), jnp.ones((5, 2)))[0].shape
+        (True, (5, 3))
+    """
+    return MLPModel(activation)
+
+
 def _cross_entropy(outputs: Array, ys: Array) -> Array:
     return optax.softmax_cross_entropy_with_integer_labels(outputs, ys).mean()
 
@@ -283,3 +405,45 @@ def loss(
     _checks.one_of("kind", kind, tuple(LOSSES))
     outputs, _ = forward_batch(params, xs, activation)
     return LOSSES[kind](outputs, jnp.asarray(ys))
+
+
+class PReLUNet(NamedTuple):
+    """An :class:`MLP` with one learnable PReLU slope per unit.
+
+    Attributes:
+        mlp: the weights and biases.
+        alpha: ``(depth, width)`` negative-side slopes, layer 1 first ("channel-wise"
+            in He et al.'s terms; an MLP unit plays the role of a channel).
+    """
+
+    mlp: MLP
+    alpha: Array
+
+
+def prelu_forward(params: PReLUNet, x: ArrayLike) -> tuple[Array, Trace]:
+    r"""One example through a :class:`PReLUNet`: :func:`scan_forward` with
+    :class:`PReLUBlock`.
+
+    :math:`h_l = \operatorname{prelu}(W_l h_{l-1} + b_l;\ a_l)` with the per-unit slopes
+    :math:`a_l` of layer :math:`l`, then a linear read-out.
+
+    Args:
+        params: the network.
+        x: one input ``(in_dim,)``.
+
+    Returns:
+        ``(output, trace)`` as :func:`forward_with_trace`.
+    """
+    mlp, alpha = params
+    x = jnp.asarray(x)
+    _checks.ndim("x", x, 1)
+    return scan_forward(PReLUBlock(), mlp.first, (mlp.hidden, alpha[1:]), mlp.readout, x,
+                        lambda z: prelu(z, alpha[0]))  # fmt: skip
+
+
+def prelu_model(params: PReLUNet, xs: ArrayLike) -> tuple[Array, Trace]:
+    """A batch ``(batch, in_dim)`` through :func:`prelu_forward`: the ``model`` argument
+    of :func:`gradcourse.train.fit`."""
+    xs = jnp.asarray(xs)
+    _checks.ndim("xs", xs, 2)
+    return jax.vmap(lambda x: prelu_forward(params, x))(xs)

@@ -9,11 +9,8 @@ network, encoders bottom up and decoders top down, which is then fine-tuned end 
 (2006).
 
 References:
-    Hinton & Salakhutdinov, `Reducing the dimensionality of data with neural networks
-    <https://doi.org/10.1126/science.1127647>`_, 2006.
-    Bengio, Lamblin, Popovici & Larochelle, `Greedy layer-wise training of deep networks
-    <https://papers.nips.cc/paper/3048-greedy-layer-wise-training-of-deep-networks>`_,
-    2007.
+    Hinton & Salakhutdinov (2006) and Bengio, Lamblin, Popovici & Larochelle (2007), as
+    linked in :mod:`gradcourse.autoencoder`.
 """
 
 from __future__ import annotations
@@ -35,7 +32,6 @@ from gradcourse.autoencoder import (
     Weights,
     forward,
     init_seeds,
-    layer_norms,
 )
 from gradcourse.networks import Dense
 from gradcourse.train import History, fit_seeds
@@ -166,7 +162,6 @@ def pretrain(
             steps=steps,
             batch_size=batch_size,
             kind="mse",
-            layer_norms=layer_norms,
         )
         inputs = _next_inputs(small, params, inputs)
         levels.append(params)

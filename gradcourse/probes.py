@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -55,8 +55,9 @@ from gradcourse import _checks
 from gradcourse._linalg import scaled_norm
 from gradcourse.activations import resolve
 from gradcourse.networks import LOSSES, MLP, ActivationLike, Dense, init_mlp
+from gradcourse.residual import ResidualMLP, forward_with_trace
 
-__all__ = ["GradNorms", "grad_norms", "probe_seeds", "layer_ratio"]
+__all__ = ["GradNorms", "grad_norms", "layer_grad_norms", "layer_ratio", "probe_seeds"]
 
 
 class GradNorms(NamedTuple):
@@ -111,28 +112,67 @@ def _grad_norms(
     return GradNorms(weights, hidden, value)
 
 
+@functools.partial(jax.jit, static_argnames=("activation", "kind"))
+def _residual_grad_norms(
+    params: ResidualMLP,
+    xs: Array,
+    ys: Array,
+    activation: ActivationLike,
+    kind: str,
+    residual: bool | Array,
+    branch_scale: float | Array,
+) -> GradNorms:
+    taps = jnp.zeros((xs.shape[0], params.depth + 1, params.width), xs.dtype)
+
+    def batch_loss(p: ResidualMLP, t: Array) -> Array:
+        def one(x: Array, tap: Array) -> Array:
+            return forward_with_trace(
+                p, x, activation, residual=residual, branch_scale=branch_scale, taps=tap
+            )[0]
+
+        return LOSSES[kind](jax.vmap(one)(xs, t), ys)
+
+    value, (g_p, g_t) = jax.value_and_grad(batch_loss, argnums=(0, 1))(params, taps)
+    hidden = scaled_norm(g_t, axis=(0, 2))
+    return GradNorms(layer_grad_norms(g_p), hidden, value)
+
+
 def grad_norms(
-    params: MLP,
+    params: MLP | ResidualMLP,
     xs: ArrayLike,
     ys: ArrayLike,
     activation: ActivationLike = "tanh",
     kind: str = "cross_entropy",
+    **wiring: bool | float | ArrayLike,
 ) -> GradNorms:
-    """Per-layer gradient norms of the batch-mean loss.
+    r"""Per-layer gradient norms of the batch-mean loss.
+
+    For an :class:`~gradcourse.networks.MLP` the norms come from the explicit
+    back-propagation recursion above. For a :class:`~gradcourse.residual.ResidualMLP`
+    they come from ``jax.grad`` of the loss with a zero "tap" added to every
+    :math:`h_l` (:func:`gradcourse.residual.forward_with_trace`), whose gradient is
+    :math:`\partial L / \partial H_l`; ``weights`` then has shape ``(depth + 2,)``
+    (embedding, blocks, read-out) and ``hidden`` ``(depth + 1,)`` (:math:`l = 0, \dots,
+    L`). Every norm is computed rescaled, so a gradient of 1e-30 is reported as such.
 
     Args:
-        params: network parameters (:func:`gradcourse.networks.init_mlp`).
+        params: network parameters (:func:`gradcourse.networks.init_mlp` or
+            :func:`gradcourse.residual.init_residual_mlp`).
         xs: inputs, ``(batch, in_dim)``.
         ys: integer labels ``(batch,)`` for ``"cross_entropy"``, targets
             ``(batch, out_dim)`` for ``"mse"``.
         activation: registry name or elementwise function (hashable; it is static).
         kind: loss name, one of :data:`gradcourse.networks.LOSSES`.
+        wiring: for a residual network only, ``residual`` and ``branch_scale`` as in
+            :func:`gradcourse.residual.forward_with_trace` (arrays allowed, so one
+            compiled probe serves plain and residual networks).
 
     Returns:
         A :class:`GradNorms`.
 
     Raises:
-        ValueError: if ``xs`` is not 2-D, the batch sizes differ, or ``kind`` is unknown.
+        ValueError: if ``xs`` is not 2-D, the batch sizes differ, ``kind`` is unknown,
+            or ``wiring`` is given for an MLP or names other keywords.
 
     Examples:
         >>> key = jax.random.key(0)
@@ -147,6 +187,16 @@ def grad_norms(
     if ys.shape[:1] != xs.shape[:1]:
         raise ValueError(
             f"ys must have the batch size of xs ({xs.shape[0]}), got shape {ys.shape}"
+        )
+    if isinstance(params, ResidualMLP):
+        unknown = set(wiring) - {"residual", "branch_scale"}
+        if unknown:
+            raise ValueError(f"wiring must be residual or branch_scale, got {unknown}")
+        residual, scale = wiring.get("residual", True), wiring.get("branch_scale", 1.0)
+        return _residual_grad_norms(params, xs, ys, activation, kind, residual, scale)
+    if wiring:
+        raise ValueError(
+            f"wiring is for a ResidualMLP, got {sorted(wiring)} for an MLP"
         )
     return _grad_norms(params, xs, ys, activation, kind)
 
@@ -188,6 +238,65 @@ def probe_seeds(
         return grad_norms(params, xs, ys, activation, kind)
 
     return jax.vmap(one)(keys)
+
+
+def _is_layer(node: Any) -> bool:
+    """A :class:`Dense`, or a residual branch: a plain tuple of stacked ``Dense``."""
+    if isinstance(node, Dense):
+        return True
+    return (
+        type(node) is tuple
+        and len(node) > 0
+        and all(isinstance(d, Dense) and jnp.ndim(d.w) == 3 for d in node)
+    )
+
+
+def _norms_of(node: Dense | tuple[Dense, ...]) -> Array:
+    if isinstance(node, Dense):
+        w = jnp.asarray(node.w)
+        return scaled_norm(w, axis=(1, 2)) if w.ndim == 3 else scaled_norm(w)[None]
+    per_matrix = jnp.stack([scaled_norm(d.w, axis=(1, 2)) for d in node], -1)
+    return scaled_norm(per_matrix, axis=-1)
+
+
+def layer_grad_norms(tree: Any) -> Array:
+    r"""Frobenius norm of each layer's weight, :math:`\lVert W_l\rVert_F`, in layer order.
+
+    The one per-layer norm of the package, for parameters, gradients and optax updates
+    alike (an update has the parameters' structure); it is the default ``layer_norms``
+    of :func:`gradcourse.train.fit`. Every :class:`~gradcourse.networks.Dense` in
+    ``tree`` is a layer, in the order of ``jax.tree.leaves``; a ``Dense`` whose weight
+    has a leading stack axis, ``(depth, out, in)``, is ``depth`` layers; a plain tuple
+    of such stacks (a two-layer residual branch ``(W, V)``) is one layer per block,
+    :math:`\sqrt{\lVert W_l\rVert_F^2 + \lVert V_l\rVert_F^2}`. Leaves that are not
+    ``Dense`` (PReLU slopes, biases alone) are not layers. So an
+    :class:`~gradcourse.networks.MLP` gives layers 1..depth then the read-out, a
+    residual MLP the embedding, blocks 1..L, the read-out.
+
+    Norms are computed rescaled, :math:`m\,\lVert W_l/m\rVert_F` with
+    :math:`m = \max|W_l|` (``gradcourse._linalg.scaled_norm``): squaring float32
+    entries below about 1e-19 would underflow and report a vanishing layer's gradient
+    as exactly 0.
+
+    Args:
+        tree: a pytree holding :class:`~gradcourse.networks.Dense` layers.
+
+    Returns:
+        ``(layers,)`` norms.
+
+    Raises:
+        ValueError: if ``tree`` holds no ``Dense``.
+
+    Examples:
+        >>> layer_grad_norms(init_mlp(jax.random.key(0), 4, 8, 3, 2)).shape
+        (4,)
+    """
+    layers = [n for n in jax.tree.leaves(tree, is_leaf=_is_layer) if _is_layer(n)]
+    if not layers:
+        raise ValueError(
+            f"tree must hold gradcourse.networks.Dense layers, got {type(tree).__name__}"
+        )
+    return jnp.concatenate([_norms_of(n) for n in layers])
 
 
 def layer_ratio(norms: ArrayLike) -> Array:

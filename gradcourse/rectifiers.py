@@ -12,13 +12,9 @@ module measures
   function at initialisation because some layer is dead for every input
   (:func:`born_dead_probability`, Lu et al., 2019);
 * the dead fraction after one gradient step with a too-large learning rate
-  (:func:`dead_after_step`), and whether a leaky slope lets the units recover
-  (:func:`kill_and_recover`);
-* per-layer gradient norms of leaky-ReLU networks across a sweep of the slope
-  (:func:`slope_grad_norms`);
-* a network with PReLU units whose slopes are trained with the weights
-  (:class:`PReLUNet`, :func:`prelu_model` for :func:`gradcourse.train.fit`, and
-  :func:`train_prelu`, the same loop vectorised over seeds).
+  (:func:`dead_after_step`).
+
+What a leaky or learned negative slope changes lives in :mod:`gradcourse.leaky`.
 
 Widths are simulated inside one array of the largest width by masking units, so a sweep
 over several widths and thousands of seeds is one compiled function.
@@ -36,18 +32,17 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
 from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse._linalg import scaled_norm
-from gradcourse.activations import leaky_relu, prelu, resolve
+from gradcourse.activations import resolve
+from gradcourse.health import dead_units
 from gradcourse.networks import (
     LOSSES,
     MLP,
@@ -55,7 +50,6 @@ from gradcourse.networks import (
     Dense,
     Trace,
     forward_batch,
-    forward_with_trace,
 )
 
 __all__ = [
@@ -65,16 +59,6 @@ __all__ = [
     "born_dead_probability",
     "single_input_dead_probability",
     "dead_after_step",
-    "Recovery",
-    "kill_and_recover",
-    "slope_grad_norms",
-    "PReLUNet",
-    "init_prelu",
-    "prelu_forward",
-    "prelu_model",
-    "prelu_layer_norms",
-    "PReLURun",
-    "train_prelu",
 ]
 
 
@@ -133,8 +117,8 @@ def activity(
     m = jnp.ones(pre.shape[-1], bool) if mask is None else jnp.asarray(mask, bool)
     n_units = jnp.sum(m)
     off = pre <= 0
-    dead_units = jnp.all(off, axis=0) & m  # (depth, width)
-    dead = jnp.sum(dead_units, axis=-1) / n_units
+    dead_mask = dead_units(pre) & m  # (depth, width)
+    dead = jnp.sum(dead_mask, axis=-1) / n_units
     sparsity = jnp.sum(off & m, axis=(0, 2)) / (n_units * pre.shape[0])
     unit = post / jnp.maximum(jnp.linalg.norm(post, axis=-1, keepdims=True), 1e-30)
     gram = jnp.einsum("bdw,cdw->dbc", unit, unit)  # (depth, batch, batch)
@@ -142,7 +126,7 @@ def activity(
     cosine = (jnp.sum(gram, axis=(1, 2)) - jnp.trace(gram, axis1=1, axis2=2)) / max(
         b * (b - 1), 1
     )
-    return Activity(dead, sparsity, jnp.sum(dead_units, -1) == n_units, cosine)
+    return Activity(dead, sparsity, jnp.sum(dead_mask, -1) == n_units, cosine)
 
 
 def _normal(
@@ -337,7 +321,8 @@ def single_input_dead_probability(width: int, depth: int) -> Array:
 
 
 def _dead_fraction(trace: Trace) -> Array:
-    return jnp.mean(jnp.all(trace.pre <= 0, axis=0), axis=-1)
+    # A unit is dead when z <= 0 for every input (gradcourse.health.dead_units).
+    return jnp.mean(dead_units(trace.pre), axis=-1)
 
 
 @functools.partial(jax.jit, static_argnames=("width", "depth", "seeds", "activation"))
@@ -408,400 +393,3 @@ def dead_after_step(
         _checks.positive_int(name, v)
     return _dead_after_step(key, xs, ys, xs_eval, rates, width=width, depth=depth,
                             seeds=seeds, activation=activation)  # fmt: skip
-
-
-class Recovery(NamedTuple):
-    """Result of :func:`kill_and_recover`, fields ``(slopes, seeds, depth)`` or
-    ``(slopes, seeds)``.
-
-    Attributes:
-        killed: fraction of units with :math:`z \\le 0` on every evaluation input right
-            after the large step (the same damaged network for every slope).
-        recovered: the same fraction after the recovery steps.
-        accuracy: evaluation accuracy after the recovery steps.
-    """
-
-    killed: Array
-    recovered: Array
-    accuracy: Array
-
-
-@functools.partial(jax.jit, static_argnames=("width", "depth", "seeds", "steps"))
-def _kill_and_recover(
-    key: Array, xs: Array, ys: Array, xs_eval: Array, ys_eval: Array, slopes: Array,
-    kill_lr: float, lr: float, *, width: int, depth: int, seeds: int, steps: int,
-) -> Recovery:  # fmt: skip
-    raw = _raw_draw(key, seeds, xs.shape[1], width, depth, 10)
-
-    def sgd(q: MLP, eta: float, phi: Callable[[Array], Array], clip: bool) -> MLP:
-        def loss(p: MLP) -> Array:
-            return LOSSES["cross_entropy"](forward_batch(p, xs, phi)[0], ys)
-
-        g = jax.grad(loss)(q)
-        if clip:  # global norm <= 1, so the damaged network cannot diverge
-            scale = 1.0 / jnp.maximum(1.0, optax.tree.norm(g))
-            g = jax.tree.map(lambda t: t * scale, g)
-        return jax.tree.map(lambda p, t: p - eta * t, q, g)
-
-    def one(r: Array, a: Array) -> Recovery:
-        relu = functools.partial(leaky_relu, negative_slope=0.0)
-        phi = functools.partial(leaky_relu, negative_slope=a)
-        p = _raw_mlp(r, xs.shape[1], width, depth, 10, math.sqrt(2.0))
-        p_killed = sgd(p, kill_lr, relu, clip=False)
-        p, _ = jax.lax.scan(
-            lambda q, _: (sgd(q, lr, phi, clip=True), None),
-            p_killed,
-            None,
-            length=steps,
-        )
-        # Both evaluations (damaged net as ReLU, recovered net with slope a) in one
-        # vmapped forward pass: one copy of the network in the compiled program.
-        pair = jax.tree.map(lambda u, v: jnp.stack([u, v]), p_killed, p)
-        out, trace = jax.vmap(
-            lambda q, s: forward_batch(
-                q, xs_eval, functools.partial(leaky_relu, negative_slope=s)
-            )
-        )(pair, jnp.stack([jnp.zeros_like(a), a]))
-        acc = jnp.mean(jnp.argmax(out[1], -1) == ys_eval)
-        dead = jax.vmap(_dead_fraction)(trace)
-        return Recovery(dead[0], dead[1], acc)
-
-    return jax.vmap(lambda a: jax.vmap(lambda r: one(r, a))(raw))(slopes)
-
-
-def kill_and_recover(
-    key: Array,
-    xs: ArrayLike,
-    ys: ArrayLike,
-    xs_eval: ArrayLike,
-    ys_eval: ArrayLike,
-    *,
-    negative_slopes: ArrayLike,
-    kill_lr: float,
-    lr: float,
-    steps: int,
-    width: int,
-    depth: int,
-    seeds: int,
-) -> Recovery:
-    r"""Kill units with one too-large step, then train on: do they come back?
-
-    For each seed a He-initialised **ReLU** MLP takes one full-batch gradient step with
-    rate ``kill_lr`` on ``(xs, ys)``. The same damaged network then trains for
-    ``steps`` full-batch gradient steps with rate ``lr``, the gradient clipped to global
-    norm 1 (the large step can leave weights large enough to diverge otherwise), once
-    for each leaky-ReLU slope :math:`a` (:math:`a = 0` is ReLU). A unit counts as off
-    if :math:`z \le 0` on every row of ``xs_eval``. With :math:`a = 0` such a unit gets
-    exactly zero gradient on its incoming weights and bias, so only changes in the
-    layers below can revive it; with :math:`a > 0` it still receives
-    :math:`a\,\partial L/\partial h` and can climb back.
-
-    Args:
-        key: PRNG key (the same networks for every slope).
-        xs, ys: training inputs ``(n, in_dim)`` and labels 0..9.
-        xs_eval, ys_eval: evaluation inputs and labels.
-        negative_slopes: slopes :math:`a \in [0, 1]`, shape ``(slopes,)``.
-        kill_lr: the large first step, > 0.
-        lr: the ordinary step size, > 0.
-        steps: recovery steps, >= 1.
-        width, depth, seeds: network size and number of networks, each >= 1.
-
-    Returns:
-        A :class:`Recovery`.
-
-    Raises:
-        ValueError: for bad sizes, rates, or slopes outside [0, 1].
-    """
-    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
-    xs_eval, ys_eval = jnp.asarray(xs_eval), jnp.asarray(ys_eval)
-    _checks.ndim("xs", xs, 2)
-    _checks.ndim("xs_eval", xs_eval, 2)
-    slopes = jnp.asarray(negative_slopes, jnp.float32)
-    _checks.ndim("negative_slopes", slopes, 1)
-    if not bool(jnp.all((slopes >= 0) & (slopes <= 1))):
-        raise ValueError(f"negative_slopes must lie in [0, 1], got {slopes}")
-    _checks.positive("kill_lr", kill_lr)
-    _checks.positive("lr", lr)
-    for name, v in [("steps", steps), ("width", width), ("depth", depth),
-                    ("seeds", seeds)]:  # fmt: skip
-        _checks.positive_int(name, v)
-    return _kill_and_recover(key, xs, ys, xs_eval, ys_eval, slopes, float(kill_lr),
-                             float(lr), width=width, depth=depth, seeds=seeds,
-                             steps=steps)  # fmt: skip
-
-
-@functools.partial(jax.jit, static_argnames=("width", "depth", "seeds"))
-def _slope_grad_norms(
-    key: Array, xs: Array, ys: Array, slopes: Array, gains: Array, *, width: int,
-    depth: int, seeds: int,
-) -> Array:  # fmt: skip
-    raw = _raw_draw(key, seeds, xs.shape[1], width, depth, 10)
-
-    def one(r: Array, a: Array, g: Array) -> Array:
-        p = _raw_mlp(r, xs.shape[1], width, depth, 10, g)
-        phi = functools.partial(leaky_relu, negative_slope=a)
-
-        def loss(taps: Array) -> Array:
-            outs = jax.vmap(lambda x, t: forward_with_trace(p, x, phi, taps=t)[0])(
-                xs, taps
-            )
-            return LOSSES["cross_entropy"](outs, ys)
-
-        g_taps = jax.grad(loss)(jnp.zeros((xs.shape[0], depth, width)))
-        return scaled_norm(g_taps, axis=(0, 2))
-
-    return jax.vmap(lambda a, g: jax.vmap(lambda r: one(r, a, g))(raw))(slopes, gains)
-
-
-def slope_grad_norms(
-    key: Array,
-    xs: ArrayLike,
-    ys: ArrayLike,
-    *,
-    negative_slopes: ArrayLike,
-    gains: ArrayLike,
-    width: int,
-    depth: int,
-    seeds: int,
-) -> Array:
-    r"""Per-layer :math:`\lVert \partial L / \partial H_l \rVert_F` of leaky-ReLU MLPs.
-
-    For each slope :math:`a` and its weight gain :math:`g`, ``seeds`` MLPs with
-    :math:`w \sim \mathcal N(0, g^2/n_{\text{in}})`, zero biases and a LeCun read-out
-    are probed on the batch ``(xs, ys)`` (cross-entropy, labels 0..9), as
-    :func:`gradcourse.probes.grad_norms` does for one activation. Vectorised over the
-    slopes, so a whole sweep compiles once.
-
-    Args:
-        key: PRNG key (the same weights, before scaling, for every slope).
-        xs, ys: the batch ``(batch, in_dim)`` and integer labels 0..9.
-        negative_slopes: slopes :math:`a \in [0, 1]`, shape ``(slopes,)``.
-        gains: weight gains :math:`g > 0`, same shape (e.g. :math:`\sqrt{2}` for all,
-            or the matched :math:`\sqrt{2/(1+a^2)}`).
-        width, depth, seeds: each >= 1.
-
-    Returns:
-        ``(slopes, seeds, depth)`` norms, layer 1 (input side) first.
-
-    Raises:
-        ValueError: for bad sizes, slopes outside [0, 1], non-positive gains or
-            shapes that differ.
-    """
-    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
-    _checks.ndim("xs", xs, 2)
-    slopes = jnp.asarray(negative_slopes, jnp.float32)
-    gains = jnp.asarray(gains, jnp.float32)
-    _checks.ndim("negative_slopes", slopes, 1)
-    if gains.shape != slopes.shape:
-        raise ValueError(f"gains must have shape {slopes.shape}, got {gains.shape}")
-    if not bool(jnp.all((slopes >= 0) & (slopes <= 1))):
-        raise ValueError(f"negative_slopes must lie in [0, 1], got {slopes}")
-    if not bool(jnp.all(gains > 0)):
-        raise ValueError(f"gains must all be > 0, got {gains}")
-    for name, v in [("width", width), ("depth", depth), ("seeds", seeds)]:
-        _checks.positive_int(name, v)
-    return _slope_grad_norms(key, xs, ys, slopes, gains, width=width, depth=depth,
-                             seeds=seeds)  # fmt: skip
-
-
-class PReLUNet(NamedTuple):
-    """An :class:`~gradcourse.networks.MLP` with one learnable PReLU slope per unit.
-
-    Attributes:
-        mlp: the weights and biases.
-        alpha: ``(depth, width)`` negative-side slopes, layer 1 first ("channel-wise"
-            in He et al.'s terms; an MLP unit plays the role of a channel).
-    """
-
-    mlp: MLP
-    alpha: Array
-
-
-def init_prelu(
-    key: Array,
-    in_dim: int,
-    width: int,
-    depth: int,
-    out_dim: int,
-    *,
-    alpha: float = 0.25,
-) -> PReLUNet:
-    r"""He-initialised MLP with every slope set to ``alpha`` (0.25 in He et al., 2015).
-
-    Hidden weights :math:`\mathcal N(0, 2/((1+a^2)\,n_{\text{in}}))` (He et al.'s
-    variance for a leaky slope :math:`a`), a LeCun read-out and zero biases.
-
-    Args:
-        key: PRNG key.
-        in_dim, width, depth, out_dim: sizes, each >= 1.
-        alpha: the initial slope, a finite real number.
-
-    Returns:
-        A :class:`PReLUNet`.
-
-    Raises:
-        ValueError: for a bad size or a non-finite ``alpha``.
-
-    Examples:
-        >>> net = init_prelu(jax.random.key(0), 4, 8, 3, 2)
-        >>> net.alpha.shape, float(net.alpha[0, 0])
-        ((3, 8), 0.25)
-    """
-    if not _checks._is_real(alpha):
-        raise ValueError(f"alpha must be a finite real number, got {alpha!r}")
-    for name, v in [("in_dim", in_dim), ("width", width), ("depth", depth),
-                    ("out_dim", out_dim)]:  # fmt: skip
-        _checks.positive_int(name, v)
-    return _init_prelu(key, in_dim, width, depth, out_dim, float(alpha))
-
-
-@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
-def _init_prelu(key: Array, in_dim: int, width: int, depth: int, out_dim: int,
-                alpha: float) -> PReLUNet:  # fmt: skip
-    # Jitted, so that jax.vmap(init_prelu) over seeds compiles one program instead of
-    # dispatching (and compiling) every operation on its own.
-    gain = math.sqrt(2.0 / (1.0 + alpha**2))
-    raw = _raw_draw(key, 1, in_dim, width, depth, out_dim)[0]
-    mlp = _raw_mlp(raw, in_dim, width, depth, out_dim, gain)
-    return PReLUNet(mlp, jnp.full((depth, width), alpha, jnp.float32))
-
-
-def prelu_forward(params: PReLUNet, x: ArrayLike) -> tuple[Array, Trace]:
-    r"""One example through a :class:`PReLUNet`, scanned over layers.
-
-    :math:`h_l = \operatorname{prelu}(W_l h_{l-1} + b_l;\ a_l)` with the per-unit slopes
-    :math:`a_l` of layer :math:`l`, then a linear read-out.
-
-    Args:
-        params: the network.
-        x: one input ``(in_dim,)``.
-
-    Returns:
-        ``(output, trace)`` as :func:`gradcourse.networks.forward_with_trace`.
-    """
-    mlp, alpha = params
-    x = jnp.asarray(x)
-    _checks.ndim("x", x, 1)
-    z1 = mlp.first.w @ x + mlp.first.b
-
-    def layer(
-        h: Array, inputs: tuple[Dense, Array]
-    ) -> tuple[Array, tuple[Array, Array]]:
-        (w, b), a = inputs
-        z = w @ h + b
-        h_next = prelu(z, a)
-        return h_next, (z, h_next)
-
-    h1 = prelu(z1, alpha[0])
-    h_last, (zs, hs) = jax.lax.scan(layer, h1, (mlp.hidden, alpha[1:]))
-    out = mlp.readout.w @ h_last + mlp.readout.b
-    return out, Trace(jnp.concatenate([z1[None], zs]), jnp.concatenate([h1[None], hs]))
-
-
-def prelu_model(params: PReLUNet, xs: ArrayLike) -> tuple[Array, Trace]:
-    """A batch ``(batch, in_dim)`` through :func:`prelu_forward`: the ``model`` argument
-    of :func:`gradcourse.train.fit`."""
-    xs = jnp.asarray(xs)
-    _checks.ndim("xs", xs, 2)
-    return jax.vmap(lambda x: prelu_forward(params, x))(xs)
-
-
-def prelu_layer_norms(grads: PReLUNet) -> Array:
-    """Per-layer weight-gradient norms of a :class:`PReLUNet` (layers 1..depth, read-out),
-    the ``layer_norms`` argument of :func:`gradcourse.train.fit`."""
-    g = grads.mlp
-    hidden = scaled_norm(g.hidden.w, axis=(1, 2))
-    first = scaled_norm(g.first.w)[None]
-    return jnp.concatenate([first, hidden, scaled_norm(g.readout.w)[None]])
-
-
-class PReLURun(NamedTuple):
-    """Result of :func:`train_prelu`, one leading ``seeds`` axis on every field.
-
-    Attributes:
-        params: the trained :class:`PReLUNet` of each seed.
-        loss: ``(seeds, steps)`` minibatch loss before each update.
-        alpha: ``(seeds, steps, depth)`` mean slope of each layer before each update.
-    """
-
-    params: PReLUNet
-    loss: Array
-    alpha: Array
-
-
-@functools.partial(jax.jit, static_argnames=("optimizer", "steps", "batch_size"))
-def _train_prelu(
-    key: Array, params: PReLUNet, xs: Array, ys: Array, *,
-    optimizer: optax.GradientTransformation, steps: int, batch_size: int,
-) -> PReLURun:  # fmt: skip
-    n = xs.shape[0]
-    batch = min(batch_size, n)
-    keys = jax.random.split(key, steps)
-
-    def loss(p: PReLUNet, idx: Array) -> Array:
-        return LOSSES["cross_entropy"](prelu_model(p, xs[idx])[0], ys[idx])
-
-    def one(p0: PReLUNet) -> PReLURun:
-        def step(carry: tuple, k: Array) -> tuple[tuple, tuple[Array, Array]]:
-            p, state = carry
-            idx = (
-                jax.random.choice(k, n, (batch,), replace=False)
-                if batch < n
-                else jnp.arange(n)
-            )
-            value, grads = jax.value_and_grad(loss)(p, idx)
-            updates, state = optimizer.update(grads, state, p)
-            return (optax.apply_updates(p, updates), state), (value, p.alpha.mean(-1))
-
-        (p, _), (losses, alphas) = jax.lax.scan(step, (p0, optimizer.init(p0)), keys)
-        return PReLURun(p, losses, alphas)
-
-    return jax.vmap(one)(params)
-
-
-def train_prelu(
-    key: Array,
-    params: PReLUNet,
-    xs: ArrayLike,
-    ys: ArrayLike,
-    *,
-    optimizer: optax.GradientTransformation,
-    steps: int,
-    batch_size: int = 128,
-) -> PReLURun:
-    """Train a stack of :class:`PReLUNet` (one per seed) with the same minibatches.
-
-    The loop is that of :func:`gradcourse.train.fit` (minibatches drawn without
-    replacement from ``jax.random.split(key, steps)``, cross-entropy, an optax update),
-    vectorised with ``jax.vmap`` over the leading seed axis of ``params``, so several
-    seeds train in one compiled program. The weights and the slopes are updated alike;
-    nothing constrains the slopes.
-
-    Args:
-        key: PRNG key for the minibatch draws (shared by all seeds).
-        params: a :class:`PReLUNet` whose arrays have a leading seed axis, e.g.
-            ``jax.vmap(lambda k: init_prelu(k, ...))(keys)``.
-        xs: training inputs ``(n, in_dim)``; ys: integer labels ``(n,)``.
-        optimizer: an optax ``GradientTransformation`` (hashable; it is static).
-        steps: number of updates, >= 1.
-        batch_size: examples per step, >= 1 (capped at ``n``).
-
-    Returns:
-        A :class:`PReLURun`.
-
-    Raises:
-        ValueError: for bad ``steps``/``batch_size`` or mis-shaped data.
-    """
-    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
-    _checks.ndim("xs", xs, 2)
-    if ys.shape != xs.shape[:1]:
-        raise ValueError(f"ys must have shape ({xs.shape[0]},), got {ys.shape}")
-    _checks.positive_int("steps", steps)
-    _checks.positive_int("batch_size", batch_size)
-    if params.alpha.ndim != 3:
-        raise ValueError(
-            f"params must have a leading seed axis (alpha of shape (seeds, depth, width)),"
-            f" got alpha of shape {params.alpha.shape}"
-        )
-    return _train_prelu(key, params, xs, ys, optimizer=optimizer, steps=steps,
-                        batch_size=batch_size)  # fmt: skip

@@ -23,10 +23,10 @@ is applied after the addition (the "identity mapping" of He et al., 2016b), so b
 With ``residual=False`` the same parameters give the *plain* network
 :math:`h_l = F_l(h_{l-1})`; with a one-layer branch that is exactly
 :func:`gradcourse.networks.forward` on an MLP of depth :math:`L + 1`, so plain and
-residual networks can be compared weight for weight. :class:`Wired` carries the
-per-block wiring (shortcut or not, :math:`\alpha_l`) next to the weights as frozen data, so
-that :func:`gradcourse.train.fit_seeds` trains plain and residual networks in one
-compiled loop.
+residual networks can be compared weight for weight. A :class:`Wiring` (shortcut or
+not, :math:`\alpha_l`, per block) travels beside the weights as ``fit_seeds``'
+``per_run``, so that :func:`gradcourse.train.fit_seeds` trains plain and residual
+networks in one compiled loop (:class:`WiredModel`).
 
 References:
     He, Zhang, Ren & Sun, `Deep residual learning for image recognition
@@ -37,7 +37,7 @@ References:
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -48,29 +48,29 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse._linalg import scaled_norm
 from gradcourse.activations import resolve
-from gradcourse.networks import LOSSES, MLP, ActivationLike, Dense, Trace
-from gradcourse.probes import GradNorms
+from gradcourse.networks import (
+    MLP,
+    ActivationLike,
+    Dense,
+    ResidualBlock,
+    Trace,
+    scan_forward,
+)
 
 __all__ = [
     "ResidualMLP",
+    "ResidualModel",
     "Wired",
+    "WiredModel",
+    "Wiring",
     "as_mlp",
     "block",
     "block_jacobian",
     "forward",
     "forward_batch",
     "forward_with_trace",
-    "grad_norms",
     "init_residual_mlp",
-    "input_gradients",
-    "layer_input_derivatives",
-    "layer_norms",
-    "model",
-    "neighbour_correlation",
-    "wired_layer_norms",
-    "wired_model",
 ]
 
 Initializer = Callable[..., Array]
@@ -168,14 +168,6 @@ def _lecun_normal(
     return jax.random.normal(key, (math.prod(shape),), dtype).reshape(shape) * std
 
 
-def _branch(layers: tuple[Dense, ...], h: Array, phi: Callable) -> tuple[Array, Array]:
-    z = layers[0].w @ h + layers[0].b
-    out = phi(z)
-    if len(layers) == 2:
-        out = layers[1].w @ out + layers[1].b
-    return out, z
-
-
 def block(
     layers: tuple[Dense, ...],
     h: ArrayLike,
@@ -198,7 +190,7 @@ def block(
         The block output, ``(width,)``.
     """
     h = jnp.asarray(h)
-    f, _ = _branch(layers, h, resolve(activation))
+    f, _ = ResidualBlock(activation).branch(layers, h)
     return jnp.where(residual, h + branch_scale * f, f)
 
 
@@ -283,56 +275,42 @@ def forward_with_trace(
         ValueError: if ``x`` is not 1-D, or ``residual`` or ``branch_scale`` is neither a
             scalar nor of shape ``(depth,)``.
     """
-    phi = resolve(activation)
     x = jnp.asarray(x)
     _checks.ndim("x", x, 1)
     flags = _per_block("residual", residual, params.depth)
     scales = _per_block("branch_scale", branch_scale, params.depth)
     if taps is None:
         taps = jnp.zeros((params.depth + 1, params.width), x.dtype)
-    z0 = params.first.w @ x + params.first.b
-    h0 = phi(z0) + taps[0]
-
-    def step(h: Array, inputs: tuple) -> tuple[Array, tuple]:
-        layers, tap, shortcut, alpha = inputs
-        f, z = _branch(layers, h, phi)
-        h_next = jnp.where(shortcut, h + alpha * f, f) + tap
-        return h_next, (z, h_next)
-
-    h_last, (zs, hs) = jax.lax.scan(step, h0, (params.branch, taps[1:], flags, scales))
-    out = params.readout.w @ h_last + params.readout.b
-    return out, Trace(jnp.concatenate([z0[None], zs]), jnp.concatenate([h0[None], hs]))
+    return scan_forward(ResidualBlock(activation), params.first,
+                        (params.branch, flags, scales), params.readout, x,
+                        resolve(activation), taps)  # fmt: skip
 
 
 def forward(
     params: ResidualMLP,
     x: ArrayLike,
     activation: ActivationLike = "relu",
-    *,
-    residual: bool | ArrayLike = True,
-    branch_scale: float | ArrayLike = 1.0,
+    **wiring: bool | float | ArrayLike,
 ) -> Array:
-    """Output for one example ``x`` of shape ``(in_dim,)`` (see :func:`forward_with_trace`).
+    """Output for one example ``x`` of shape ``(in_dim,)``; ``wiring`` is ``residual``
+    and ``branch_scale`` as in :func:`forward_with_trace`.
 
     Examples:
         >>> p = init_residual_mlp(jax.random.key(0), 4, 8, 20, 2)
         >>> forward(p, jnp.ones(4), branch_scale=0.2).shape
         (2,)
     """
-    return forward_with_trace(
-        params, x, activation, residual=residual, branch_scale=branch_scale
-    )[0]
+    return forward_with_trace(params, x, activation, **wiring)[0]
 
 
 def forward_batch(
     params: ResidualMLP,
     xs: ArrayLike,
     activation: ActivationLike = "relu",
-    *,
-    residual: bool | ArrayLike = True,
-    branch_scale: float | ArrayLike = 1.0,
+    **wiring: bool | float | ArrayLike,
 ) -> tuple[Array, Trace]:
-    """:func:`forward_with_trace` over a batch ``xs`` of shape ``(batch, in_dim)``.
+    """:func:`forward_with_trace` over a batch ``xs`` of shape ``(batch, in_dim)``, with
+    ``wiring`` its keywords ``residual`` and ``branch_scale``.
 
     Returns:
         ``(outputs, trace)`` with shapes ``(batch, out_dim)`` and
@@ -340,292 +318,94 @@ def forward_batch(
     """
     xs = jnp.asarray(xs)
     _checks.ndim("xs", xs, 2)
-    return jax.vmap(
-        lambda x: forward_with_trace(
-            params, x, activation, residual=residual, branch_scale=branch_scale
-        )
-    )(xs)
+    return jax.vmap(lambda x: forward_with_trace(params, x, activation, **wiring))(xs)
 
 
-@functools.cache
-def model(
-    activation: ActivationLike = "relu",
-    *,
-    residual: bool = True,
-    branch_scale: float = 1.0,
-) -> Callable[[ResidualMLP, Array], tuple[Array, Trace]]:
-    """The ``model`` callable for :func:`gradcourse.train.fit` (cached per arguments).
-
-    Examples:
-        >>> model("relu", branch_scale=0.5) is model("relu", branch_scale=0.5)
-        True
-    """
-    _checks.positive("branch_scale", branch_scale)
-
-    def apply(params: ResidualMLP, xs: Array) -> tuple[Array, Trace]:
-        return forward_batch(
-            params, xs, activation, residual=residual, branch_scale=branch_scale
-        )
-
-    return apply
-
-
-def layer_norms(grads: ResidualMLP) -> Array:
-    r"""Frobenius norm of each layer's weight gradient: embedding, blocks 1..L, read-out.
-
-    A two-layer branch counts as one layer (the norm of both weight matrices together,
-    :math:`\sqrt{\lVert W_l\rVert_F^2 + \lVert V_l\rVert_F^2}`). Norms are computed
-    rescaled (``gradcourse._linalg.scaled_norm``), so a gradient of 1e-30 is not
-    reported as 0. This is the ``layer_norms`` argument of :func:`gradcourse.train.fit`.
-    """
-    per_matrix = jnp.stack([scaled_norm(d.w, axis=(1, 2)) for d in grads.branch], -1)
-    blocks = scaled_norm(per_matrix, axis=-1)
-    first = scaled_norm(grads.first.w)[None]
-    return jnp.concatenate([first, blocks, scaled_norm(grads.readout.w)[None]])
-
-
-class Wired(NamedTuple):
-    r"""A :class:`ResidualMLP` with its per-block wiring carried as frozen data.
-
-    ``residual`` and ``branch_scale`` are the per-block arguments of
-    :func:`forward_with_trace`, stored next to the weights. Runs that differ only in
-    their wiring (plain against residual blocks, different :math:`\alpha`, identity
-    blocks) then share one model function, :func:`wired_model`, and
-    :func:`gradcourse.train.fit_seeds` trains them in one compiled loop instead of
-    compiling one loop per wiring.
-
-    :func:`wired_model` stops the wiring's gradient, so it is exactly 0, and an optimiser
-    that maps a zero gradient to a zero step (SGD, momentum, Adagrad, RMSProp, Adam; not
-    one with weight decay) leaves the wiring as it was.
+@dataclasses.dataclass(frozen=True)
+class ResidualModel:
+    """The ``model`` of :func:`gradcourse.train.fit` for a :class:`ResidualMLP`:
+    :func:`forward_batch` with these settings. Frozen, so equal settings give equal
+    models and one compiled training loop.
 
     Attributes:
-        net: the weights.
+        activation: registry name or elementwise function.
+        residual: use the shortcuts.
+        branch_scale: :math:`\\alpha`, > 0.
+
+    Examples:
+        >>> ResidualModel("relu", branch_scale=0.5) == ResidualModel("relu", True, 0.5)
+        True
+    """
+
+    activation: ActivationLike = "relu"
+    residual: bool = True
+    branch_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        _checks.positive("branch_scale", self.branch_scale)
+
+    def __call__(self, params: ResidualMLP, xs: Array) -> tuple[Array, Trace]:
+        """Outputs ``(batch, out_dim)`` and the trace, as :func:`forward_batch`."""
+        return forward_batch(params, xs, self.activation, residual=self.residual,
+                             branch_scale=self.branch_scale)  # fmt: skip
+
+
+class Wiring(NamedTuple):
+    r"""Per-block wiring of a :class:`ResidualMLP`, for ``fit_seeds(..., per_run=...)``.
+
+    Attributes:
         residual: ``(depth,)`` floats, nonzero where a block adds its input.
         branch_scale: ``(depth,)`` branch scales :math:`\alpha_l`.
     """
+
+    residual: Array
+    branch_scale: Array
+
+
+class Wired(NamedTuple):
+    """A :class:`ResidualMLP` and its :class:`Wiring` in one tuple (the wiring's gradient
+    is stopped, so only an optimiser that maps a zero gradient to a zero step keeps it
+    fixed). Prefer ``fit_seeds(..., per_run=Wiring(...))``, which keeps the wiring out
+    of the parameter pytree."""
 
     net: ResidualMLP
     residual: Array
     branch_scale: Array
 
 
-@functools.cache
-def wired_model(
-    activation: ActivationLike = "relu",
-) -> Callable[[Wired, Array], tuple[Array, Trace]]:
-    """The ``model`` callable of :func:`gradcourse.train.fit` for :class:`Wired` params.
+@dataclasses.dataclass(frozen=True)
+class WiredModel:
+    """``model(params, xs, wiring)`` for ``gradcourse.train.fit_seeds(...,
+    per_run=wiring)``: runs that differ only in their :class:`Wiring` (plain against
+    residual blocks, different :math:`\\alpha`, identity blocks) share one compiled loop.
+    Called as ``model(wired, xs)`` it reads the wiring of a :class:`Wired`.
 
-    Cached per activation, so every call returns the same function object (and
-    :func:`gradcourse.train.fit` its compiled loop).
+    Attributes:
+        activation: registry name or elementwise function.
 
     Examples:
         >>> p = init_residual_mlp(jax.random.key(0), 3, 4, 2, 2)
-        >>> wired = Wired(p, jnp.array([0.0, 1.0]), jnp.array([1.0, 0.5]))
-        >>> wired_model("tanh")(wired, jnp.ones((5, 3)))[0].shape
+        >>> wiring = Wiring(jnp.array([0.0, 1.0]), jnp.array([1.0, 0.5]))
+        >>> WiredModel("tanh")(p, jnp.ones((5, 3)), wiring)[0].shape
         (5, 2)
     """
 
-    def apply(params: Wired, xs: Array) -> tuple[Array, Trace]:
-        flags, scales = jax.lax.stop_gradient((params.residual, params.branch_scale))
-        return forward_batch(
-            params.net, xs, activation, residual=flags != 0, branch_scale=scales
-        )
+    activation: ActivationLike = "relu"
 
-    return apply
-
-
-def wired_layer_norms(grads: Wired) -> Array:
-    """:func:`layer_norms` of a :class:`Wired` gradient (the wiring's is always 0)."""
-    return layer_norms(grads.net)
-
-
-@functools.partial(jax.jit, static_argnames=("activation", "kind"))
-def _grad_norms(
-    params: ResidualMLP,
-    xs: Array,
-    ys: Array,
-    activation: ActivationLike,
-    kind: str,
-    residual: bool | Array,
-    branch_scale: float | Array,
-) -> GradNorms:
-    taps = jnp.zeros((xs.shape[0], params.depth + 1, params.width), xs.dtype)
-
-    def batch_loss(p: ResidualMLP, t: Array) -> Array:
-        def one(x: Array, tap: Array) -> Array:
-            return forward_with_trace(
-                p, x, activation, residual=residual, branch_scale=branch_scale, taps=tap
-            )[0]
-
-        return LOSSES[kind](jax.vmap(one)(xs, t), ys)
-
-    value, (g_p, g_t) = jax.value_and_grad(batch_loss, argnums=(0, 1))(params, taps)
-    hidden = scaled_norm(g_t, axis=(0, 2))
-    return GradNorms(layer_norms(g_p), hidden, value)
-
-
-def grad_norms(
-    params: ResidualMLP,
-    xs: ArrayLike,
-    ys: ArrayLike,
-    activation: ActivationLike = "relu",
-    kind: str = "cross_entropy",
-    *,
-    residual: bool | ArrayLike = True,
-    branch_scale: float | ArrayLike = 1.0,
-) -> GradNorms:
-    r"""Per-layer gradient norms of the batch-mean loss, as :func:`gradcourse.probes.grad_norms`.
-
-    The gradient is ``jax.grad`` of the loss with a zero "tap" added to every
-    :math:`h_l` (see :func:`forward_with_trace`), whose gradient is
-    :math:`\partial L / \partial H_l`. Every norm is computed rescaled
-    (``gradcourse._linalg.scaled_norm``), so a gradient of 1e-30 is reported as
-    such rather than as 0.
-
-    Args:
-        params: network parameters.
-        xs: inputs, ``(batch, in_dim)``.
-        ys: integer labels ``(batch,)`` for ``"cross_entropy"``, targets
-            ``(batch, out_dim)`` for ``"mse"``.
-        activation, residual, branch_scale: as in :func:`forward_with_trace`; arrays
-            are allowed, so one compiled probe serves plain and residual networks.
-        kind: loss name, one of :data:`gradcourse.networks.LOSSES`.
-
-    Returns:
-        A :class:`gradcourse.probes.GradNorms`: ``weights`` of shape ``(depth + 2,)``
-        (embedding, blocks, read-out; see :func:`layer_norms`) and ``hidden`` of shape
-        ``(depth + 1,)``, the norms of :math:`\partial L / \partial H_l` for
-        :math:`l = 0, \dots, L`.
-
-    Raises:
-        ValueError: if ``xs`` is not 2-D, the batch sizes differ, or ``kind`` is unknown.
-    """
-    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
-    _checks.ndim("xs", xs, 2)
-    _checks.one_of("kind", kind, tuple(LOSSES))
-    if ys.shape[:1] != xs.shape[:1]:
-        raise ValueError(
-            f"ys must have the batch size of xs ({xs.shape[0]}), got shape {ys.shape}"
-        )
-    return _grad_norms(params, xs, ys, activation, kind, residual, branch_scale)
-
-
-def input_gradients(
-    params: ResidualMLP,
-    xs: ArrayLike,
-    activation: ActivationLike = "relu",
-    *,
-    residual: bool | ArrayLike = True,
-    branch_scale: float | ArrayLike = 1.0,
-) -> Array:
-    r"""Gradient of the first output with respect to the input, one row per example.
-
-    For a network with one input and one output this is :math:`f'(x)` along a grid of
-    inputs, the quantity whose "shattering" Balduzzi et al. (2017) measured.
-
-    Args:
-        params: network parameters.
-        xs: inputs, ``(batch, in_dim)``.
-        activation, residual, branch_scale: as in :func:`forward`.
-
-    Returns:
-        ``(batch, in_dim)`` array of :math:`\partial f_0(x_i) / \partial x_i`.
-    """
-    xs = jnp.asarray(xs)
-    _checks.ndim("xs", xs, 2)
-
-    def f0(x: Array) -> Array:
-        return forward(
-            params, x, activation, residual=residual, branch_scale=branch_scale
-        )[0]
-
-    return jax.vmap(jax.grad(f0))(xs)
-
-
-def layer_input_derivatives(
-    params: ResidualMLP,
-    xs: ArrayLike,
-    activation: ActivationLike = "relu",
-    *,
-    residual: bool | ArrayLike = True,
-    branch_scale: float | ArrayLike = 1.0,
-) -> Array:
-    r"""Derivative of every layer's output with respect to a scalar input, in one pass.
-
-    For a network with ``in_dim = 1`` this returns :math:`\mathrm{d}h_l/\mathrm{d}x` for
-    :math:`l = 0, \dots, L` at each input, by forward-mode differentiation
-    (:func:`jax.jvp`) of :func:`forward_with_trace`. Projecting layer :math:`l` onto a
-    fixed vector :math:`u` gives :math:`f_l'(x)` for the network truncated after block
-    :math:`l` with read-out :math:`u`, so one pass measures all depths at once.
-
-    Args:
-        params: network parameters with ``in_dim = 1``.
-        xs: inputs, ``(batch, 1)``.
-        activation, residual, branch_scale: as in :func:`forward`.
-
-    Returns:
-        ``(batch, depth + 1, width)``.
-
-    Raises:
-        ValueError: if ``xs`` is not of shape ``(batch, 1)``.
-    """
-    xs = jnp.asarray(xs)
-    if xs.ndim != 2 or xs.shape[1] != 1:
-        raise ValueError(f"xs must have shape (batch, 1), got {xs.shape}")
-
-    def post(x: Array) -> Array:
-        return forward_with_trace(
-            params, x, activation, residual=residual, branch_scale=branch_scale
-        )[1].post
-
-    return jax.vmap(lambda x: jax.jvp(post, (x,), (jnp.ones_like(x),))[1])(xs)
-
-
-def neighbour_correlation(values: ArrayLike) -> Array:
-    r"""Pearson correlation between neighbouring entries along the last axis.
-
-    .. math::
-
-        \rho = \operatorname{corr}\big(g(x_i), g(x_{i+1})\big)_{i = 1}^{n-1}
-
-    Near 1 for a gradient that varies smoothly along an input grid; near 0 for white noise
-    ("shattered" gradients, Balduzzi et al., 2017).
-
-    Args:
-        values: ``(..., n)`` with ``n >= 3``, e.g. :math:`f'(x_i)` on a grid.
-
-    Returns:
-        ``(...)`` correlations.
-
-    Raises:
-        ValueError: if the last axis has fewer than 3 entries.
-
-    References:
-        Balduzzi et al., `The shattered gradients problem: if resnets are the answer, then
-        what is the question? <https://proceedings.mlr.press/v70/balduzzi17b.html>`_, 2017.
-
-    Examples:
-        >>> round(float(neighbour_correlation(jnp.linspace(0.0, 1.0, 50))), 3)
-        1.0
-    """
-    v = jnp.asarray(values)
-    if v.ndim < 1 or v.shape[-1] < 3:
-        raise ValueError(
-            f"values must have >= 3 entries on its last axis, got {v.shape}"
-        )
-    a, b = v[..., :-1], v[..., 1:]
-    a = a - a.mean(-1, keepdims=True)
-    b = b - b.mean(-1, keepdims=True)
-    # Normalise before multiplying: products of gradients of 1e-20 underflow float32.
-    a = a / scaled_norm(a, axis=-1)[..., None]
-    b = b / scaled_norm(b, axis=-1)[..., None]
-    return (a * b).sum(-1)
+    def __call__(
+        self, params: ResidualMLP | Wired, xs: Array, wiring: Wiring | None = None
+    ) -> tuple[Array, Trace]:
+        """Outputs and trace of :func:`forward_batch` with the per-block wiring."""
+        if wiring is None:
+            params, wiring = params.net, Wiring(params.residual, params.branch_scale)
+        flags, scales = jax.lax.stop_gradient(tuple(wiring))
+        return forward_batch(params, xs, self.activation, residual=flags != 0,
+                             branch_scale=scales)  # fmt: skip
 
 
 def as_mlp(params: ResidualMLP) -> MLP:
-    """The same weights as a :class:`gradcourse.networks.MLP` of depth ``depth + 1``.
-
-    Only for one-layer branches: ``forward(params, x, residual=False)`` then equals
+    """The same weights as a :class:`gradcourse.networks.MLP` of depth ``depth + 1``
+    (one-layer branches only): ``forward(params, x, residual=False)`` then equals
     ``gradcourse.networks.forward(as_mlp(params), x)``.
 
     Raises:

@@ -301,3 +301,16 @@ def test_xavier_weights_are_those_of_init():
         jax.tree.leaves(got), jax.tree.leaves(ae.init(key, study.config)), strict=True
     ):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_variants_with_the_tag_beside_the_weights_equal_tagged(key):
+    both = ae.Variants((ae.Autoencoder((6, 3)), ae.Autoencoder((6, 3), "tanh")))
+    weights = ae.init(key, both.variants[1])
+    xs = jax.random.uniform(key, (5, 6))
+    out, trace = both(weights, xs, both.tag(1))
+    want, want_trace = both(ae.Tagged(weights, both.tag(1)), xs)
+    np.testing.assert_array_equal(out, want)
+    np.testing.assert_array_equal(trace.post, want_trace.post)
+    np.testing.assert_array_equal(
+        ae.layer_norms(weights), gc.probes.layer_grad_norms(weights)
+    )

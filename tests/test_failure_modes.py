@@ -8,15 +8,8 @@ import optax
 import pytest
 
 import gradcourse as gc
-from gradcourse.failure_modes import (
-    INITS,
-    Config,
-    gallery,
-    reproduce,
-    run,
-    run_many,
-    run_seeds,
-)
+from gradcourse.failure_modes import gallery, reproduce
+from gradcourse.runs import INITS, Config, run, run_many, run_seeds
 
 
 @pytest.fixture(scope="module")
@@ -127,12 +120,12 @@ def _optax_run(key, config):
     if config.clip is not None:
         opt = optax.chain(optax.clip_by_global_norm(config.clip), opt)
     saturation = (
-        config.activation if config.activation in gc.monitor.ASYMPTOTES else None
+        config.activation if config.activation in gc.health.ASYMPTOTES else None
     )
     _, history = gc.train.fit(
         k_fit, params, data.x_train, data.y_train,
-        model=gc.train.mlp_model(config.activation), optimizer=opt, steps=config.steps,
-        batch_size=config.batch_size, record=gc.monitor.recorder(saturation),
+        model=gc.networks.mlp_model(config.activation), optimizer=opt, steps=config.steps,
+        batch_size=config.batch_size, record=gc.health.recorder(saturation),
     )  # fmt: skip
     return history
 

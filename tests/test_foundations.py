@@ -245,15 +245,15 @@ def test_sgd_update_is_scaled_gradient_adam_flattens_profile(seed_keys, batch):
         np.testing.assert_allclose(u, -0.1 * g, rtol=1e-6)
     adam = optax.adam(1e-3)
     adam_update, _ = adam.update(grads, adam.init(params), params)
-    g_prof = np.asarray(gc.train.mlp_layer_norms(grads))[:-1]
-    a_prof = np.asarray(gc.train.mlp_layer_norms(adam_update))[:-1]
+    g_prof = np.asarray(gc.probes.layer_grad_norms(grads))[:-1]
+    a_prof = np.asarray(gc.probes.layer_grad_norms(adam_update))[:-1]
     assert g_prof[-1] / g_prof[0] > 1e3
     assert a_prof.max() / a_prof.min() < 10
 
 
 def test_deep_sigmoid_first_layer_barely_moves():
     split = gc.data.digits(jax.random.key(11))
-    model, sgd = gc.train.mlp_model("sigmoid"), optax.sgd(0.5)
+    model, sgd = gc.networks.mlp_model("sigmoid"), optax.sgd(0.5)
 
     def run(depth, k):
         k_init, k_fit = jax.random.split(k)
@@ -267,8 +267,8 @@ def test_deep_sigmoid_first_layer_barely_moves():
             optimizer=sgd,
             steps=300,
         )
-        moved = gc.train.mlp_layer_norms(jax.tree.map(jnp.subtract, end, start))
-        rel = np.asarray(moved / gc.train.mlp_layer_norms(start))
+        moved = gc.probes.layer_grad_norms(jax.tree.map(jnp.subtract, end, start))
+        rel = np.asarray(moved / gc.probes.layer_grad_norms(start))
         return rel, gc.train.accuracy(end, split.x_test, split.y_test, model)
 
     deep_rel, deep_acc = run(10, jax.random.key(5))

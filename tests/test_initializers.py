@@ -147,7 +147,7 @@ def _final_losses(init, seeds, split):
         jnp.stack([p[0] for p in pairs])
     )
     _, hist = gc.train.fit_seeds(jnp.stack([p[1] for p in pairs]), params, split.x_train,
-                                 split.y_train, model=gc.train.mlp_model("relu"),
+                                 split.y_train, model=gc.networks.mlp_model("relu"),
                                  optimizer=_SGD_MOMENTUM, steps=200, batch_size=64)  # fmt: skip
     loss, grads = np.asarray(hist.loss), np.asarray(hist.grad_norms)
     return loss[:, -20:].mean(axis=1), grads[:, :, 0].mean(axis=1)
@@ -174,7 +174,7 @@ def test_constant_init_units_stay_identical_through_training():
     params = gc.networks.init_mlp(jax.random.key(5), 64, 16, 3, 10,
                                   w_init=inits.constant(0.1))  # fmt: skip
     trained, hist = gc.train.fit(jax.random.key(6), params, split.x_train, split.y_train,
-                                 model=gc.train.mlp_model("tanh"),
+                                 model=gc.networks.mlp_model("tanh"),
                                  optimizer=optax.sgd(0.1), steps=50)  # fmt: skip
     assert float(hist.loss[-1]) < float(hist.loss[0])  # it did learn something
     w = np.asarray(trained.hidden.w)
@@ -191,7 +191,7 @@ def test_zeros_init_weight_gradients_stay_exactly_zero():
     split = gc.data.digits(jax.random.key(7))
     params = gc.networks.init_mlp(jax.random.key(8), 64, 16, 3, 10, w_init=inits.zeros)
     trained, hist = gc.train.fit(jax.random.key(9), params, split.x_train, split.y_train,
-                                 model=gc.train.mlp_model("tanh"),
+                                 model=gc.networks.mlp_model("tanh"),
                                  optimizer=optax.sgd(0.1), steps=30)  # fmt: skip
     assert float(np.abs(np.asarray(hist.grad_norms)).max()) == 0.0
     for w in (trained.first.w, trained.hidden.w, trained.readout.w):

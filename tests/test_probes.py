@@ -124,7 +124,7 @@ def test_weight_norms_equal_jax_grad_for_other_activations(problem, activation):
     g = jax.grad(gc.networks.loss)(params, xs, ys, activation)
     got = gc.probes.grad_norms(params, xs, ys, activation)
     np.testing.assert_allclose(
-        got.weights[1:-1], gc.train.mlp_layer_norms(g)[1:-1], 1e-5
+        got.weights[1:-1], gc.probes.layer_grad_norms(g)[1:-1], 1e-5
     )
     np.testing.assert_allclose(got.weights[0], np.linalg.norm(g.first.w), rtol=1e-5)
 
@@ -145,3 +145,31 @@ def test_tiny_gradients_are_not_rounded_to_zero(key):
     xs, ys = jax.random.normal(key, (8, 8)), jnp.arange(8) % 3
     w = gc.probes.grad_norms(params, xs, ys, "sigmoid").weights
     assert float(w[0]) < 1e-19 and float(w[0]) > 0
+
+
+def test_layer_grad_norms_equal_numpy_for_each_layout(problem, key):
+    params, _, _ = problem
+    expected = [np.linalg.norm(params.first.w)]
+    expected += [np.linalg.norm(w) for w in np.asarray(params.hidden.w)]
+    expected += [np.linalg.norm(params.readout.w)]
+    np.testing.assert_allclose(gc.probes.layer_grad_norms(params), expected, rtol=1e-6)
+    # A two-layer residual branch (W, V) is one layer per block.
+    w, v = (jax.random.normal(k, (4, 5, 5)) for k in jax.random.split(key))
+    branch = tuple(gc.networks.Dense(a, jnp.zeros((4, 5))) for a in (w, v))
+    tree = (params.first, branch, params.readout)
+    blocks = np.sqrt(
+        np.linalg.norm(np.asarray(w), axis=(1, 2)) ** 2
+        + np.linalg.norm(np.asarray(v), axis=(1, 2)) ** 2
+    )
+    np.testing.assert_allclose(
+        gc.probes.layer_grad_norms(tree),
+        [expected[0], *blocks, expected[-1]],
+        rtol=1e-6,
+    )
+    # Leaves that are not Dense (a PReLU slope) are not layers.
+    assert gc.probes.layer_grad_norms((params, jnp.ones(3))).shape == (8,)
+
+
+def test_layer_grad_norms_rejects_tree_without_dense():
+    with pytest.raises(ValueError, match="tree"):
+        gc.probes.layer_grad_norms({"w": jnp.ones(3)})

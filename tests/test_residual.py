@@ -96,12 +96,14 @@ def test_grad_norms_equal_jax_grad(key, params2, residual):
         return gc.networks.LOSSES["cross_entropy"](out, ys)
 
     g = jax.grad(loss)(params2)
-    got = R.grad_norms(params2, xs, ys, "tanh", residual=residual, branch_scale=0.5)
+    got = gc.probes.grad_norms(
+        params2, xs, ys, "tanh", residual=residual, branch_scale=0.5
+    )
     blocks = np.sqrt(sum(np.sum(np.asarray(d.w) ** 2, axis=(1, 2)) for d in g.branch))
     want = np.concatenate([[np.linalg.norm(g.first.w)], blocks,
                            [np.linalg.norm(g.readout.w)]])  # fmt: skip
     np.testing.assert_allclose(got.weights, want, rtol=1e-5)
-    np.testing.assert_allclose(R.layer_norms(g), want, rtol=1e-5)
+    np.testing.assert_allclose(gc.probes.layer_grad_norms(g), want, rtol=1e-5)
     assert float(got.loss) == pytest.approx(float(loss(params2)), rel=1e-6)
     # dL/dh_L is the read-out's back-propagation of dL/dlogits.
     logits, _ = R.forward_batch(
@@ -116,7 +118,7 @@ def test_grad_norms_equal_jax_grad(key, params2, residual):
 def test_input_gradients_equal_jax_grad(key):
     p = R.init_residual_mlp(key, 1, 16, 10, 1)
     xs = jnp.linspace(-2, 2, 11)[:, None]
-    got = R.input_gradients(p, xs, "relu", branch_scale=0.3)
+    got = gc.shattering.input_gradients(p, xs, "relu", branch_scale=0.3)
     for i in [0, 5, 10]:
         want = jax.grad(lambda x: R.forward(p, x, "relu", branch_scale=0.3)[0])(xs[i])
         np.testing.assert_allclose(got[i], want, rtol=1e-5, atol=1e-7)
@@ -124,13 +126,13 @@ def test_input_gradients_equal_jax_grad(key):
 
 def test_neighbour_correlation_smooth_against_noise(key):
     grid = jnp.linspace(0, 3, 200)
-    assert float(R.neighbour_correlation(jnp.sin(grid))) > 0.99
+    assert float(gc.shattering.neighbour_correlation(jnp.sin(grid))) > 0.99
     noise = jax.random.normal(key, (20, 200))
-    rho = R.neighbour_correlation(noise)
+    rho = gc.shattering.neighbour_correlation(noise)
     assert rho.shape == (20,)
     assert abs(float(rho.mean())) < 0.05  # white noise: ~ N(0, 1/200) per row
     np.testing.assert_allclose(
-        R.neighbour_correlation(noise[0]),
+        gc.shattering.neighbour_correlation(noise[0]),
         np.corrcoef(noise[0, :-1], noise[0, 1:])[0, 1],
         rtol=1e-4,
     )
@@ -142,9 +144,9 @@ def test_model_plugs_into_fit(key):
     p = R.init_residual_mlp(kp, 4, 8, 5, 3)
     import optax
 
-    _, hist = gc.train.fit(kf, p, xs, ys, model=R.model("relu", branch_scale=0.5),
+    _, hist = gc.train.fit(kf, p, xs, ys, model=R.ResidualModel("relu", branch_scale=0.5),
                            optimizer=optax.adam(1e-2), steps=30, batch_size=64,
-                           layer_norms=R.layer_norms)  # fmt: skip
+                           layer_norms=gc.probes.layer_grad_norms)  # fmt: skip
     assert hist.grad_norms.shape == (30, 7)
     assert float(hist.loss[-1]) < 0.7 * float(hist.loss[0])
 
@@ -158,14 +160,14 @@ def test_model_plugs_into_fit(key):
             lambda k: R.init_residual_mlp(k, 3, 4, 2, 2, branch_layers=3),
             "branch_layers",
         ),
-        (lambda k: R.model("relu", branch_scale=0.0), "branch_scale"),
-        (lambda k: R.neighbour_correlation(jnp.ones(2)), "values"),
+        (lambda k: R.ResidualModel("relu", branch_scale=0.0), "branch_scale"),
+        (lambda k: gc.shattering.neighbour_correlation(jnp.ones(2)), "values"),
         (
             lambda k: R.forward(R.init_residual_mlp(k, 3, 4, 2, 2), jnp.ones((2, 3))),
             "x",
         ),
         (
-            lambda k: R.grad_norms(
+            lambda k: gc.probes.grad_norms(
                 R.init_residual_mlp(k, 3, 4, 2, 2), jnp.ones((4, 3)), jnp.zeros(3, int)
             ),
             "ys",
@@ -184,17 +186,17 @@ def test_residual_rejects_bad_arguments(key, make, match):
 def test_layer_input_derivatives_equal_jacfwd(key):
     p = R.init_residual_mlp(key, 1, 6, 5, 1, b_init=jax.nn.initializers.normal(0.5))
     xs = jnp.linspace(-2, 2, 7)[:, None]
-    got = R.layer_input_derivatives(p, xs, "relu", residual=False)
+    got = gc.shattering.layer_input_derivatives(p, xs, "relu", residual=False)
     for i in [0, 3, 6]:
         post = lambda x: R.forward_with_trace(p, x, "relu", residual=False)[1].post  # noqa: E731
         np.testing.assert_allclose(got[i], jax.jacfwd(post)(xs[i])[..., 0], rtol=1e-5,
                                    atol=1e-7)  # fmt: skip
     # The last layer projected on the read-out is the network's input gradient.
     proj = got[:, -1] @ p.readout.w[0]
-    np.testing.assert_allclose(proj, R.input_gradients(p, xs, "relu", residual=False)[:, 0],
-                               rtol=1e-5, atol=1e-7)  # fmt: skip
+    want = gc.shattering.input_gradients(p, xs, "relu", residual=False)[:, 0]
+    np.testing.assert_allclose(proj, want, rtol=1e-5, atol=1e-7)
     with pytest.raises(ValueError, match="xs"):
-        R.layer_input_derivatives(p, jnp.ones((3, 2)))
+        gc.shattering.layer_input_derivatives(p, jnp.ones((3, 2)))
 
 
 def test_default_init_equals_jax_lecun_normal(key):
@@ -216,7 +218,7 @@ def test_per_block_flags_pad_a_shallow_plain_network_with_identities(key):
     got, _ = R.forward_batch(deep, xs, "tanh", residual=flags, branch_scale=alphas)
     want, _ = R.forward_batch(shallow, xs, "tanh", residual=False)
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
-    g = R.grad_norms(deep, xs, jnp.arange(4) % 3, "tanh", residual=flags,
+    g = gc.probes.grad_norms(deep, xs, jnp.arange(4) % 3, "tanh", residual=flags,
                      branch_scale=alphas)  # fmt: skip
     assert np.all(np.asarray(g.weights[3:-1]) == 0)  # the identity blocks do not learn
     with pytest.raises(ValueError, match="branch_scale"):
@@ -233,7 +235,7 @@ def test_grad_norms_do_not_underflow_for_tiny_gradients(key):
 
     def probe(scale):
         q = p._replace(readout=p.readout._replace(w=p.readout.w * scale))
-        return R.grad_norms(q, xs, ys, "tanh", branch_scale=0.5)
+        return gc.probes.grad_norms(q, xs, ys, "tanh", branch_scale=0.5)
 
     small, tiny = probe(1e-10), probe(1e-30)
     assert np.all(np.asarray(tiny.hidden) > 0) and np.all(np.asarray(tiny.weights) > 0)
@@ -243,8 +245,8 @@ def test_grad_norms_do_not_underflow_for_tiny_gradients(key):
 
 def test_layer_norms_are_homogeneous_down_to_tiny_scales(params2):
     g = jax.tree.map(lambda a: a + 1.0, params2)  # nonzero everywhere
-    unit = R.layer_norms(g)
-    tiny = R.layer_norms(jax.tree.map(lambda a: a * 1e-30, g))
+    unit = gc.probes.layer_grad_norms(g)
+    tiny = gc.probes.layer_grad_norms(jax.tree.map(lambda a: a * 1e-30, g))
     np.testing.assert_allclose(tiny, 1e-30 * unit, rtol=1e-5)
     blocks = np.sqrt(np.sum(np.asarray(g.branch[0].w) ** 2, axis=(1, 2))
                      + np.sum(np.asarray(g.branch[1].w) ** 2, axis=(1, 2)))  # fmt: skip
@@ -254,7 +256,9 @@ def test_layer_norms_are_homogeneous_down_to_tiny_scales(params2):
 def test_neighbour_correlation_is_scale_invariant(key):
     v = jnp.cumsum(jax.random.normal(key, (3, 100)), axis=-1)  # random walks
     np.testing.assert_allclose(
-        R.neighbour_correlation(1e-25 * v), R.neighbour_correlation(v), rtol=1e-5
+        gc.shattering.neighbour_correlation(1e-25 * v),
+        gc.shattering.neighbour_correlation(v),
+        rtol=1e-5,
     )
 
 
@@ -263,13 +267,16 @@ def test_wired_model_equals_forward_batch(key):
     p = R.init_residual_mlp(kp, 5, 8, 4, 3)
     xs = jax.random.normal(kx, (6, 5))
     flags, scales = jnp.array([0.0, 1.0, 1.0, 0.0]), jnp.array([1.0, 0.3, 0.0, 1.0])
-    got, trace = R.wired_model("tanh")(R.Wired(p, flags, scales), xs)
+    got, trace = R.WiredModel("tanh")(R.Wired(p, flags, scales), xs)
     want, want_trace = R.forward_batch(
         p, xs, "tanh", residual=flags > 0, branch_scale=scales
     )
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(trace.post, want_trace.post)
-    assert R.wired_model("tanh") is R.wired_model("tanh")
+    assert R.WiredModel("tanh") == R.WiredModel("tanh")
+    wiring = R.Wiring(flags, scales)
+    per_run, _ = R.WiredModel("tanh")(p, xs, wiring)
+    np.testing.assert_array_equal(per_run, want)
 
 
 def test_wired_fit_seeds_equals_one_fit_per_wiring(key):
@@ -290,15 +297,21 @@ def test_wired_fit_seeds_equals_one_fit_per_wiring(key):
     )
     keys = jax.random.split(kf, 2)
     kw = dict(optimizer=optax.adam(1e-2), steps=15, batch_size=16)
-    final, hist = gc.train.fit_seeds(keys, start, xs, ys, model=R.wired_model("relu"),
-                                     layer_norms=R.wired_layer_norms, **kw)  # fmt: skip
+    final, hist = gc.train.fit_seeds(keys, start, xs, ys, model=R.WiredModel("relu"),
+                                     **kw)  # fmt: skip
     np.testing.assert_array_equal(final.residual, start.residual)
     np.testing.assert_array_equal(final.branch_scale, start.branch_scale)
+    # The same runs with the wiring beside the weights (per_run): the same numbers.
+    _, beside = gc.train.fit_seeds(keys, nets, xs, ys, model=R.WiredModel("relu"),
+                                   per_run=R.Wiring(start.residual, start.branch_scale),
+                                   **kw)  # fmt: skip
+    np.testing.assert_array_equal(beside.loss, hist.loss)
+    np.testing.assert_array_equal(beside.grad_norms, hist.grad_norms)
     for s, (residual, alpha) in enumerate(wiring):
         net = jax.tree.map(lambda a, s=s: a[s], nets)
-        model = R.model("relu", residual=residual, branch_scale=alpha)
+        model = R.ResidualModel("relu", residual=residual, branch_scale=alpha)
         _, one = gc.train.fit(keys[s], net, xs, ys, model=model,
-                              layer_norms=R.layer_norms, **kw)  # fmt: skip
+                              layer_norms=gc.probes.layer_grad_norms, **kw)  # fmt: skip
         np.testing.assert_allclose(hist.loss[s], one.loss, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(hist.grad_norms[s], one.grad_norms, rtol=1e-4,
                                    atol=1e-7)  # fmt: skip

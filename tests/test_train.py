@@ -17,7 +17,7 @@ def digits():
 def test_fit_learns_digits(key, digits):
     kp, kf = jax.random.split(key)
     params = gc.networks.init_mlp(kp, 64, 32, 3, 10)
-    model = gc.train.mlp_model("tanh")
+    model = gc.networks.mlp_model("tanh")
     final, hist = gc.train.fit(
         kf,
         params,
@@ -41,7 +41,7 @@ def test_first_step_norms_equal_probe_on_full_batch(key):
         params,
         xs,
         ys,
-        model=gc.train.mlp_model("sigmoid"),
+        model=gc.networks.mlp_model("sigmoid"),
         optimizer=optax.sgd(0.01),
         steps=1,
         batch_size=1000,
@@ -63,7 +63,7 @@ def test_record_hook_is_stacked(key):
         params,
         xs,
         ys,
-        model=gc.train.mlp_model("tanh"),
+        model=gc.networks.mlp_model("tanh"),
         optimizer=optax.sgd(0.1),
         steps=7,
         record=record,
@@ -87,11 +87,11 @@ def test_nonfinite_activation_origin_is_reported(key):
             params,
             xs,
             ys,
-            model=gc.train.mlp_model("tanh"),
+            model=gc.networks.mlp_model("tanh"),
             optimizer=optax.sgd(0.1),
             steps=3,
         )
-    assert err.value.origin == gc.train.NonFinite(0, 4, "activation")
+    assert err.value.origin == gc.diagnosis.Origin(0, 4, "activation")
 
 
 def test_nonfinite_gradient_origin_is_the_highest_bad_layer(key):
@@ -112,12 +112,12 @@ def test_nonfinite_gradient_origin_is_the_highest_bad_layer(key):
         params,
         xs,
         ys,
-        model=gc.train.mlp_model(abs_via_sqrt),
+        model=gc.networks.mlp_model(abs_via_sqrt),
         optimizer=optax.sgd(0.1),
         steps=2,
         on_nonfinite="return",
     )
-    assert hist.nonfinite == gc.train.NonFinite(0, 4, "gradient")
+    assert hist.nonfinite == gc.diagnosis.Origin(0, 4, "gradient")
 
 
 def test_nonfinite_from_too_large_learning_rate(key, digits):
@@ -128,7 +128,7 @@ def test_nonfinite_from_too_large_learning_rate(key, digits):
             params,
             digits.x_train,
             digits.y_train,
-            model=gc.train.mlp_model(jax.nn.relu),
+            model=gc.networks.mlp_model(jax.nn.relu),
             optimizer=optax.sgd(30.0),
             steps=20,
         )
@@ -139,7 +139,7 @@ def test_nonfinite_from_too_large_learning_rate(key, digits):
 def test_fit_validates_arguments(key):
     xs, ys = gc.data.gaussian_classification(key, 8, 3, 2)
     params = gc.networks.init_mlp(key, 3, 4, 2, 2)
-    kw = dict(model=gc.train.mlp_model("tanh"), optimizer=optax.sgd(0.1))
+    kw = dict(model=gc.networks.mlp_model("tanh"), optimizer=optax.sgd(0.1))
     with pytest.raises(ValueError, match="steps must be an integer >= 1"):
         gc.train.fit(key, params, xs, ys, steps=0, **kw)
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
@@ -170,18 +170,18 @@ def test_nonfinite_confined_to_one_bias_gradient_is_located(key):
         steps=2,
         on_nonfinite="return",
     )
-    weights_only = gc.train.mlp_layer_norms(jax.grad(lambda p: gc.networks.LOSSES[
+    weights_only = gc.probes.layer_grad_norms(jax.grad(lambda p: gc.networks.LOSSES[
         "cross_entropy"](model(p, xs[:1])[0], ys[:1]))(params))  # fmt: skip
     assert np.isfinite(np.asarray(weights_only)).all()  # weight norms alone miss it
     assert np.isnan(np.asarray(hist.grad_norms[0, 2]))  # layer 3's norm reports it
-    assert hist.nonfinite == gc.train.NonFinite(0, 3, "gradient")
+    assert hist.nonfinite == gc.diagnosis.Origin(0, 3, "gradient")
 
 
 def test_fit_seeds_equals_fit_run_by_run(key):
     xs, ys = gc.data.gaussian_classification(key, 64, 5, 3)
     keys = jax.random.split(key, 3)
     params = jax.vmap(lambda k: gc.networks.init_mlp(k, 5, 8, 4, 3))(keys)
-    kw = dict(model=gc.train.mlp_model("tanh"), optimizer=optax.adam(1e-2), steps=25)
+    kw = dict(model=gc.networks.mlp_model("tanh"), optimizer=optax.adam(1e-2), steps=25)
     final, hist = gc.train.fit_seeds(keys, params, xs, ys, batch_size=16, **kw)
     assert hist.loss.shape == (3, 25) and hist.grad_norms.shape == (3, 25, 5)
     assert hist.nonfinite == (None, None, None)
@@ -201,7 +201,7 @@ def test_fit_seeds_with_one_data_set_per_run_equals_fit_on_each(key):
     xs = jnp.stack([x for x, _ in data])
     ys = jnp.stack([y for _, y in data])
     params = jax.vmap(lambda k: gc.networks.init_mlp(k, 4, 6, 3, 2))(keys)
-    kw = dict(model=gc.train.mlp_model("tanh"), optimizer=optax.sgd(0.1), steps=10)
+    kw = dict(model=gc.networks.mlp_model("tanh"), optimizer=optax.sgd(0.1), steps=10)
     final, hist = gc.train.fit_seeds(keys, params, xs, ys, batch_size=8, **kw)
     for s in range(3):
         p_s = jax.tree.map(lambda a, s=s: a[s], params)
@@ -220,18 +220,18 @@ def test_fit_seeds_reports_the_failing_seed(key):
     params = jax.vmap(lambda k: gc.networks.init_mlp(k, 4, 6, 6, 2))(keys)
     w = params.hidden.w.at[1, 2].set(jnp.inf)  # seed 1, network layer 4
     params = params._replace(hidden=params.hidden._replace(w=w))
-    kw = dict(model=gc.train.mlp_model("tanh"), optimizer=optax.sgd(0.1), steps=3)
+    kw = dict(model=gc.networks.mlp_model("tanh"), optimizer=optax.sgd(0.1), steps=3)
     with pytest.raises(gc.train.NonFiniteError, match="in seed 1, at step 0, layer 4"):
         gc.train.fit_seeds(keys, params, xs, ys, **kw)
     _, hist = gc.train.fit_seeds(keys, params, xs, ys, on_nonfinite="return", **kw)
-    assert hist.nonfinite == (None, gc.train.NonFinite(0, 4, "activation"), None)
+    assert hist.nonfinite == (None, gc.diagnosis.Origin(0, 4, "activation"), None)
 
 
 def test_fit_seeds_validates_arguments(key):
     xs, ys = gc.data.gaussian_classification(key, 8, 3, 2)
     keys = jax.random.split(key, 2)
     params = jax.vmap(lambda k: gc.networks.init_mlp(k, 3, 4, 2, 2))(keys)
-    kw = dict(model=gc.train.mlp_model("tanh"), optimizer=optax.sgd(0.1))
+    kw = dict(model=gc.networks.mlp_model("tanh"), optimizer=optax.sgd(0.1))
     with pytest.raises(ValueError, match="leading seed axis of length 3"):
         gc.train.fit_seeds(jax.random.split(key, 3), params, xs, ys, steps=1, **kw)
     with pytest.raises(ValueError, match="keys must"):
@@ -240,4 +240,35 @@ def test_fit_seeds_validates_arguments(key):
         gc.train.fit_seeds(keys, params, xs, ys, steps=0, **kw)
     single = gc.train.History(jnp.zeros((2, 3)), jnp.zeros((2, 3, 3)), None, None, None)
     with pytest.raises(ValueError, match="one run's"):
-        gc.train.find_nonfinite(single)
+        gc.diagnosis.find_nonfinite(single)
+
+
+def test_fit_seeds_rejects_unknown_or_missing_options(key):
+    keys = jax.random.split(key, 2)
+    params = jax.vmap(lambda k: gc.networks.init_mlp(k, 3, 4, 2, 2))(keys)
+    xs, ys = jnp.ones((8, 3)), jnp.zeros(8, dtype=int)
+    kw = dict(model=gc.networks.mlp_model("tanh"), optimizer=optax.sgd(0.1), steps=2)
+    with pytest.raises(ValueError, match="options"):
+        gc.train.fit_seeds(keys, params, xs, ys, learning_rate=0.1, **kw)
+    with pytest.raises(ValueError, match="options"):
+        gc.train.fit_seeds(keys, params, xs, ys, model=kw["model"], steps=2)
+
+
+def test_fit_seeds_hyperparams_equal_one_optimizer_per_run(key):
+    keys = jax.random.split(key, 2)
+    params = jax.vmap(lambda k: gc.networks.init_mlp(k, 3, 4, 2, 2))(keys)
+    xs = jax.random.normal(key, (16, 3))
+    ys = (xs[:, 0] > 0).astype(int)
+    model = gc.networks.mlp_model("tanh")
+    sgd = optax.inject_hyperparams(optax.sgd)(learning_rate=0.0)
+    _, hist = gc.train.fit_seeds(keys, params, xs, ys, model=model, optimizer=sgd,
+                                 steps=4, batch_size=8,
+                                 hyperparams={"learning_rate": jnp.array([0.1, 0.5])})  # fmt: skip
+    for s, lr in enumerate([0.1, 0.5]):
+        one = jax.tree.map(lambda a, s=s: a[s], params)
+        _, ref = gc.train.fit(keys[s], one, xs, ys, model=model, optimizer=optax.sgd(lr),
+                              steps=4, batch_size=8)  # fmt: skip
+        np.testing.assert_allclose(hist.loss[s], ref.loss, rtol=1e-5)
+    with pytest.raises(ValueError, match="hyperparams"):
+        gc.train.fit_seeds(keys, params, xs, ys, model=model, optimizer=optax.sgd(0.1),
+                           steps=2, hyperparams={"learning_rate": jnp.ones(2)})  # fmt: skip

@@ -101,7 +101,7 @@ def test_train_registry_members_train_as_if_alone(key):
         k_init, names, 2, in_dim=64, width=8, depth=3, out_dim=10
     )
     for a, name in enumerate(names):
-        model = gc.train.mlp_model(name)
+        model = gc.networks.mlp_model(name)
         for s in range(2):
             final, history = gc.train.fit(
                 k_fit, member(params, a, s), split.x_train, split.y_train,

@@ -1,6 +1,7 @@
-r"""A gradient-health monitor that runs inside a jitted optax training step.
+r"""Gradient health: the monitor that runs inside a jitted optax training step, with the
+one definition of a dead unit and of a saturated unit.
 
-At every step :func:`health` turns the parameters :math:`W_l`, the gradients
+At every step :func:`step_health` turns the parameters :math:`W_l`, the gradients
 :math:`G_l = \partial L/\partial W_l`, the optimizer's updates :math:`U_l` and the forward
 :class:`~gradcourse.networks.Trace` into one :class:`Health` record:
 
@@ -16,10 +17,11 @@ where a ratio to the parameter norm is undefined); for tensors of mean about zer
 ratio is the ratio of root-mean-squares, the quantity behind the customary
 :math:`\rho^{\text{upd}} \approx 10^{-3}` rule of thumb (Karpathy, 2022).
 
-The functions are pure and shape-static, so :func:`recorder` can be handed to
-:func:`gradcourse.train.fit` as ``record=``; :func:`first_nonfinite` and :func:`diagnose`
-read the stacked records afterwards. :func:`monitored` wraps any optax transformation and
-keeps the optimizer-side statistics in its state, as ``optax.snapshot`` does.
+The functions are pure and shape-static, so a :class:`Recorder` can be handed to
+:func:`gradcourse.train.fit` as ``record=``; :mod:`gradcourse.diagnosis` reads the
+stacked records afterwards (where NaN/Inf began, and what went wrong).
+:func:`monitored` wraps any optax transformation and keeps the optimizer-side statistics
+in its state, as ``optax.snapshot`` does.
 
 References:
     Glorot & Bengio, `Understanding the difficulty of training deep feedforward neural
@@ -30,37 +32,32 @@ References:
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax.numpy as jnp
-import numpy as np
 import optax
 from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse._linalg import scaled_norm
 from gradcourse.networks import MLP, Dense, Trace
+from gradcourse.probes import layer_grad_norms
 
 __all__ = [
     "ASYMPTOTES",
-    "Diagnosis",
     "Health",
     "MonitorState",
-    "Origin",
+    "Recorder",
     "StepStats",
-    "Thresholds",
     "dead_fraction",
-    "diagnose",
-    "first_nonfinite",
-    "health",
+    "dead_units",
     "layer_finite",
-    "layer_norms",
     "monitored",
     "recorder",
     "saturated_fraction",
+    "step_health",
     "step_stats",
 ]
 
@@ -80,33 +77,6 @@ def _per_layer(tree: MLP, reduce: Callable[[Array, tuple[int, ...]], Array]) -> 
     hidden = reduce(tree.hidden.w, (1, 2))
     readout = reduce(tree.readout.w, (0, 1))[None]
     return jnp.concatenate([first, hidden, readout])
-
-
-def layer_norms(tree: MLP) -> Array:
-    r"""Frobenius norm of each layer's weight, :math:`\lVert W_l\rVert_F`.
-
-    Applies to parameters, gradients and updates alike (an optax update has the
-    parameters' structure), and equals :func:`gradcourse.train.mlp_layer_norms`.
-    Computed as :math:`m\,\lVert W_l/m\rVert_F` with :math:`m = \max|W_l|`
-    (``gradcourse._linalg.scaled_norm``): squaring float32 entries below about
-    1e-19 would underflow to 0 and report a vanishing layer's gradient as exactly zero.
-
-    Args:
-        tree: an :class:`~gradcourse.networks.MLP`-shaped pytree.
-
-    Returns:
-        ``(depth + 1,)``: layers 1..depth, then the read-out.
-
-    Raises:
-        ValueError: if ``tree`` is not an ``MLP``.
-
-    Examples:
-        >>> import jax
-        >>> from gradcourse.networks import init_mlp
-        >>> layer_norms(init_mlp(jax.random.key(0), 4, 8, 3, 2)).shape
-        (4,)
-    """
-    return _per_layer(tree, lambda w, axes: scaled_norm(w, axis=axes))
 
 
 def layer_finite(tree: MLP) -> Array:
@@ -172,6 +142,38 @@ def saturated_fraction(post: ArrayLike, activation: str, tol: float = 0.01) -> A
     return jnp.mean(sat, axis=(0, 2))
 
 
+def dead_units(values: ArrayLike, threshold: float = 0.0) -> Array:
+    r"""The one definition of a dead unit: its value is :math:`\le` ``threshold`` for
+    every example of the batch.
+
+    With pre-activations and ``threshold = 0`` this is the ReLU unit that outputs 0 and
+    passes back :math:`\phi'(z) = 0` for every input (a leaky unit in the same state
+    passes back only its slope); with :math:`|h|` and ``threshold = atol`` it is the
+    output-side test of :func:`dead_fraction`.
+
+    Args:
+        values: ``(batch, ..., width)``, e.g. ``Trace.pre`` of shape
+            ``(batch, depth, width)``.
+        threshold: the largest value still counted as off.
+
+    Returns:
+        Booleans of ``values.shape[1:]``, True for a dead unit.
+
+    Raises:
+        ValueError: if ``values`` has fewer than 2 dimensions.
+
+    Examples:
+        >>> dead_units(jnp.array([[[-1.0, 2.0]], [[0.0, -3.0]]])).tolist()
+        [[True, False]]
+    """
+    values = jnp.asarray(values)
+    if values.ndim < 2:
+        raise ValueError(
+            f"values must be (batch, ..., width), got shape {values.shape}"
+        )
+    return jnp.all(values <= threshold, axis=0)
+
+
 def dead_fraction(post: ArrayLike, atol: float = 0.0) -> Array:
     r"""Fraction of units that output (at most ``atol`` in size) zero for every example.
 
@@ -198,7 +200,7 @@ def dead_fraction(post: ArrayLike, atol: float = 0.0) -> Array:
     _checks.non_negative("atol", atol)
     post = jnp.asarray(post)
     _checks.ndim("post", post, 3)
-    return jnp.mean(jnp.all(jnp.abs(post) <= atol, axis=0), axis=-1)
+    return jnp.mean(dead_units(jnp.abs(post), atol), axis=-1)
 
 
 class StepStats(NamedTuple):
@@ -225,10 +227,15 @@ def step_stats(params: MLP, grads: MLP, updates: MLP) -> StepStats:
     Raises:
         ValueError: if an argument is not an ``MLP``.
     """
+    for name, tree in [("params", params), ("grads", grads), ("updates", updates)]:
+        if not isinstance(tree, MLP):
+            raise ValueError(
+                f"{name} must be a gradcourse.networks.MLP, got {type(tree)}"
+            )
     return StepStats(
-        layer_norms(grads),
-        layer_norms(params),
-        layer_norms(updates),
+        layer_grad_norms(grads),
+        layer_grad_norms(params),
+        layer_grad_norms(updates),
         layer_finite(grads),
         layer_finite(updates),
     )
@@ -259,7 +266,7 @@ class Health(NamedTuple):
     activation_finite: Array
 
 
-def health(
+def step_health(
     params: MLP,
     grads: MLP,
     updates: MLP,
@@ -311,213 +318,57 @@ def health(
     )
 
 
-@functools.lru_cache(maxsize=64)
+@dataclasses.dataclass(frozen=True)
+class Recorder:
+    """A ``record(params, grads, updates, trace)`` hook for :func:`gradcourse.train.fit`:
+    :func:`step_health` with these settings. A frozen dataclass, so it is compared and
+    hashed by value and equal settings reuse one compiled training loop.
+
+    Attributes:
+        saturation: ``"sigmoid"``, ``"tanh"`` or None, as in :func:`step_health`.
+        tol: saturation distance in (0, 0.5).
+        dead_atol: largest ``|h|`` counted as zero, >= 0.
+    """
+
+    saturation: str | None = None
+    tol: float = 0.01
+    dead_atol: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.saturation is not None:
+            _checks.one_of("saturation", self.saturation, tuple(ASYMPTOTES))
+        _checks.in_range("tol", self.tol, 0.0, 0.5, closed="neither")
+        _checks.non_negative("dead_atol", self.dead_atol)
+
+    def __call__(self, params: MLP, grads: MLP, updates: MLP, trace: Trace) -> Health:
+        """:func:`step_health` of one step with the recorder's settings."""
+        return step_health(params, grads, updates, trace, saturation=self.saturation,
+                           tol=self.tol, dead_atol=self.dead_atol)  # fmt: skip
+
+
 def recorder(
     saturation: str | None = None, *, tol: float = 0.01, dead_atol: float = 0.0
-) -> Callable[[MLP, MLP, MLP, Trace], Health]:
-    """A ``record(params, grads, updates, trace)`` hook for :func:`gradcourse.train.fit`.
+) -> Recorder:
+    """The :class:`Recorder` with these settings (``fit(..., record=recorder("tanh"))``).
 
     Args:
-        saturation: ``"sigmoid"``, ``"tanh"`` or None, as in :func:`health`.
+        saturation: ``"sigmoid"``, ``"tanh"`` or None, as in :func:`step_health`.
         tol: saturation distance in (0, 0.5).
         dead_atol: largest ``|h|`` counted as zero, >= 0.
 
     Returns:
-        :func:`health` with these settings bound; ``fit`` stacks its :class:`Health`
-        records over steps into ``History.records``. Cached: the same settings give the
-        same object, so repeated ``fit`` calls reuse their compiled training loop.
+        A :class:`Recorder`; ``fit`` stacks its :class:`Health` records over steps into
+        ``History.records``. Equal settings give equal recorders.
 
     Raises:
         ValueError: for a bad argument (checked now, not at the first step).
 
     Examples:
         >>> record = recorder("tanh")
-        >>> record.keywords["saturation"], record is recorder("tanh")
+        >>> record.saturation, record == recorder("tanh")
         ('tanh', True)
     """
-    if saturation is not None:
-        _checks.one_of("saturation", saturation, tuple(ASYMPTOTES))
-    _checks.in_range("tol", tol, 0.0, 0.5, closed="neither")
-    _checks.non_negative("dead_atol", dead_atol)
-    return functools.partial(
-        health, saturation=saturation, tol=tol, dead_atol=dead_atol
-    )
-
-
-class Origin(NamedTuple):
-    """Where NaN/Inf first appeared; compares equal to :class:`gradcourse.train.NonFinite`.
-
-    Attributes:
-        step: 0-based training step.
-        layer: 1-based layer (the read-out is ``depth + 1``); 0 for the loss.
-        where: ``"activation"``, ``"loss"``, ``"gradient"`` or ``"update"``.
-    """
-
-    step: int
-    layer: int
-    where: str
-
-
-def first_nonfinite(history: Any) -> Origin | None:
-    """Scan a :class:`gradcourse.train.History` with :class:`Health` records for NaN/Inf.
-
-    "The layer where it began" follows the order in which a step computes: the forward
-    pass (input to output), the loss, the backward pass (output to input), the update.
-    At the first step with any non-finite value, the origin is
-
-    1. the lowest layer with a non-finite ``z`` or ``h`` (every layer above inherits it);
-    2. else the loss, if it is non-finite (layer 0);
-    3. else the highest layer with a non-finite gradient (every layer below inherits it);
-    4. else the lowest layer with a non-finite update (an optimizer fault, or a gradient
-       so large that the update overflowed); the parameters become non-finite at the
-       next step.
-
-    Args:
-        history: has ``loss`` ``(steps,)`` and ``records`` a stacked :class:`Health`
-            (``fit(..., record=recorder(...))``).
-
-    Returns:
-        An :class:`Origin`, or None if every value was finite.
-
-    Raises:
-        ValueError: if ``history.records`` is not a :class:`Health`.
-    """
-    rec = getattr(history, "records", None)
-    if not isinstance(rec, Health):
-        raise ValueError(
-            "history.records must be a Health (train with record=monitor.recorder()), "
-            f"got {type(rec).__name__}"
-        )
-    checks = (
-        ("activation", np.asarray(rec.activation_finite), "low"),
-        ("loss", np.isfinite(np.asarray(history.loss))[:, None], "low"),
-        ("gradient", np.asarray(rec.stats.grad_finite), "high"),
-        ("update", np.asarray(rec.stats.update_finite), "low"),
-    )
-    bad_step = np.stack([~ok.all(axis=1) for _, ok, _ in checks]).any(axis=0)
-    if not bad_step.any():
-        return None
-    step = int(np.argmax(bad_step))
-    for where, ok, end in checks:
-        bad = np.nonzero(~ok[step])[0]
-        if bad.size:
-            layer = (
-                0 if where == "loss" else int(bad.min() if end == "low" else bad.max())
-            )
-            return Origin(step, layer + (where != "loss"), where)
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-class Thresholds(NamedTuple):
-    """The lines :func:`diagnose` draws; the defaults are rules of thumb, not laws.
-
-    Attributes:
-        vanishing: bottom-to-top gradient ratio below this is "vanishing" (the first
-            layer gets less than 1% of the top hidden layer's gradient).
-        exploding: bottom-to-top gradient ratio above this is "exploding".
-        frozen: a median update-to-parameter ratio of the first layer below this (100x
-            under the customary 1e-3) is "vanishing" too: the input layer does not move.
-        unstable: a median (over steps) of the largest layer's update-to-parameter
-            ratio above this is "exploding": a typical step rewrites a tenth of a layer.
-        saturated: a mean saturated fraction of a layer above this is "saturated".
-        dead: a dead fraction of a layer at the end above this is "dead".
-    """
-
-    vanishing: float = 1e-2
-    exploding: float = 1e2
-    frozen: float = 1e-5
-    unstable: float = 1e-1
-    saturated: float = 0.5
-    dead: float = 0.5
-
-
-class Diagnosis(NamedTuple):
-    """Result of :func:`diagnose`.
-
-    Attributes:
-        label: ``"non-finite"``, ``"exploding"``, ``"vanishing"``, ``"dead"``,
-            ``"saturated"`` or ``"healthy"``: the first rule that fires, in the order
-            non-finite; bottom-to-top gradient ratio (exploding, vanishing); frozen
-            first layer (vanishing); dead; saturated; oversized updates (exploding).
-            Dead and saturated units come before oversized updates because they are
-            the specific state a too-large step leaves behind.
-        reasons: one sentence per rule that fired (several may fire).
-        bottom_top: median over steps of :math:`\\lVert G_1\\rVert/\\lVert G_L\\rVert`
-            (first over last hidden layer).
-        first_update_ratio: median over steps of the first layer's update ratio.
-        max_update_ratio: median over steps of the largest layer update ratio.
-        saturated: largest per-layer mean saturated fraction (NaN if not measured).
-        dead: largest per-layer dead fraction at the last step.
-        origin: :func:`first_nonfinite`, or None.
-    """
-
-    label: str
-    reasons: tuple[str, ...]
-    bottom_top: float
-    first_update_ratio: float
-    max_update_ratio: float
-    saturated: float
-    dead: float
-    origin: Origin | None
-
-
-def diagnose(history: Any, thresholds: Thresholds | None = None) -> Diagnosis:
-    """Classify a training run from its :class:`Health` records.
-
-    The rules (thresholds in :class:`Thresholds`) are checked in the order of
-    ``Diagnosis.label``. Steps at or after the first non-finite value are ignored
-    for the numeric rules.
-
-    Args:
-        history: a :class:`gradcourse.train.History` recorded with :func:`recorder`.
-        thresholds: the decision lines; default :class:`Thresholds()`.
-
-    Returns:
-        A :class:`Diagnosis`.
-
-    Raises:
-        ValueError: if the records are not :class:`Health`, there are fewer than 2 hidden
-            layers, or ``thresholds`` is not a :class:`Thresholds` of positive numbers.
-    """
-    t = Thresholds() if thresholds is None else thresholds
-    if not isinstance(t, Thresholds):
-        raise ValueError(f"thresholds must be a Thresholds, got {type(t).__name__}")
-    for name, value in t._asdict().items():
-        _checks.positive(f"thresholds.{name}", value)
-    origin = first_nonfinite(history)
-    rec = history.records
-    end = origin.step if origin is not None else np.asarray(history.loss).shape[0]
-    g = np.asarray(rec.stats.grad_norm)[: max(end, 1)]
-    if g.shape[1] < 3:
-        raise ValueError(f"need >= 2 hidden layers to compare, got {g.shape[1] - 1}")
-    with np.errstate(all="ignore"):
-        bottom_top = float(np.median(g[:, 0] / g[:, -2]))
-        upd = np.asarray(rec.update_ratio)[: max(end, 1)]
-        first_upd = float(np.median(upd[:, 0]))
-        max_upd = float(np.median(np.max(upd, axis=1)))
-        sat = np.asarray(rec.saturated)[: max(end, 1)]
-        sat_max = float(np.nanmax(sat.mean(axis=0))) if np.isfinite(sat).any() \
-            else float("nan")  # fmt: skip
-        dead = float(np.asarray(rec.dead)[max(end, 1) - 1].max())
-    rules = [
-        ("non-finite", origin is not None,
-         f"non-finite {origin.where if origin else ''} at step "
-         f"{origin.step if origin else -1}, layer {origin.layer if origin else -1}"),
-        ("exploding", bottom_top > t.exploding,
-         f"first layer gets {bottom_top:.3g}x the top layer's gradient"),
-        ("vanishing", bottom_top < t.vanishing,
-         f"first layer gets {bottom_top:.3g}x the top layer's gradient"),
-        ("vanishing", first_upd < t.frozen,
-         f"first layer's update ratio is {first_upd:.3g}"),
-        ("dead", dead > t.dead, f"{dead:.0%} of a layer's units are dead"),
-        ("saturated", sat_max > t.saturated, f"{sat_max:.0%} of a layer is saturated"),
-        ("exploding", max_upd > t.unstable,
-         f"a typical step moves a layer by {max_upd:.3g} of its norm"),
-    ]  # fmt: skip
-    fired = [(label, why) for label, ok, why in rules if ok]
-    label = fired[0][0] if fired else "healthy"
-    return Diagnosis(label, tuple(w for _, w in fired), bottom_top, first_upd, max_upd,
-                     sat_max, dead, origin)  # fmt: skip
+    return Recorder(saturation, tol, dead_atol)
 
 
 class MonitorState(NamedTuple):
@@ -554,7 +405,7 @@ def monitored(inner: optax.GradientTransformation) -> optax.GradientTransformati
         )
 
     def init(params: MLP) -> MonitorState:
-        zeros = jnp.zeros_like(layer_norms(params))
+        zeros = jnp.zeros_like(layer_grad_norms(params))
         ok = jnp.ones(zeros.shape, bool)
         return MonitorState(inner.init(params), StepStats(zeros, zeros, zeros, ok, ok))
 
