@@ -24,7 +24,7 @@ _SUBMODULES = (
     "failure_modes",
     "initializers",
     "jacobians",
-    "leaky",
+    "leaky_nets",
     "meanfield",
     "quadrature",
     "randmat",

@@ -14,7 +14,7 @@ module measures
 * the dead fraction after one gradient step with a too-large learning rate
   (:func:`dead_after_step`).
 
-What a leaky or learned negative slope changes lives in :mod:`gradcourse.leaky`.
+What a leaky or learned negative slope changes lives in :mod:`gradcourse.leaky_nets`.
 
 Widths are simulated inside one array of the largest width by masking units, so a sweep
 over several widths and thousands of seeds is one compiled function.

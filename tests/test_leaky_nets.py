@@ -1,4 +1,4 @@
-"""Slope sweep, recovery of killed units and PReLU training (gradcourse.leaky).
+"""Slope sweep, recovery of killed units and PReLU training (gradcourse.leaky_nets).
 
 The statistical tests assert the claims of the ReLU and leaky-ReLU chapters with
 tolerances of several binomial standard errors (or a per-seed comparison), so they fail
@@ -26,7 +26,7 @@ def digits():
 
 def test_kill_and_recover_relu_units_stay_dead_leaky_units_return(digits):
     # The leaky-ReLU chapter's claim, seed by seed.
-    rec = gc.leaky.kill_and_recover(
+    rec = gc.leaky_nets.kill_and_recover(
         jax.random.key(11), digits.x_train[:256], digits.y_train[:256], digits.x_test,
         digits.y_test, negative_slopes=jnp.array([0.0, 0.3]), kill_lr=5.0, lr=0.1,
         steps=200, width=32, depth=5, seeds=4,
@@ -42,7 +42,7 @@ def test_kill_and_recover_relu_units_stay_dead_leaky_units_return(digits):
 
 def test_kill_and_recover_rejects_slopes_outside_unit_interval(digits):
     with pytest.raises(ValueError, match="negative_slopes"):
-        gc.leaky.kill_and_recover(jax.random.key(0), digits.x_train[:8], digits.y_train[:8],
+        gc.leaky_nets.kill_and_recover(jax.random.key(0), digits.x_train[:8], digits.y_train[:8],
                            digits.x_test[:8], digits.y_test[:8],
                            negative_slopes=jnp.array([1.5]), kill_lr=1.0, lr=0.1,
                            steps=1, width=4, depth=2, seeds=1)  # fmt: skip
@@ -50,7 +50,7 @@ def test_kill_and_recover_rejects_slopes_outside_unit_interval(digits):
 
 def test_slope_grad_norms_equal_the_probe(key, digits):
     xs, ys = digits.x_train[:32], digits.y_train[:32]
-    got = gc.leaky.slope_grad_norms(key, xs, ys, negative_slopes=jnp.array([0.2]),
+    got = gc.leaky_nets.slope_grad_norms(key, xs, ys, negative_slopes=jnp.array([0.2]),
                              gains=jnp.array([1.3]), width=16, depth=5, seeds=2)  # fmt: skip
     raw = R._raw_draw(key, 2, 64, 16, 5, 10)
     phi = functools.partial(gc.activations.leaky_relu, negative_slope=0.2)
@@ -63,7 +63,7 @@ def test_slope_grad_norms_equal_the_probe(key, digits):
 def test_slope_grad_norms_follow_the_gain_theory(key, digits):
     # With ReLU's gain the ratio grows like (1 + a^2)^((L-1)/2); matched gain keeps it ~1.
     a, depth = 0.5, 30
-    got = gc.leaky.slope_grad_norms(
+    got = gc.leaky_nets.slope_grad_norms(
         key, digits.x_train[:64], digits.y_train[:64],
         negative_slopes=jnp.array([a, a]),
         gains=jnp.array([math.sqrt(2.0), math.sqrt(2.0 / (1 + a**2))]),
@@ -77,13 +77,13 @@ def test_slope_grad_norms_follow_the_gain_theory(key, digits):
 
 def test_slope_grad_norms_validates_gains(key, digits):
     with pytest.raises(ValueError, match="gains"):
-        gc.leaky.slope_grad_norms(key, digits.x_train[:8], digits.y_train[:8],
+        gc.leaky_nets.slope_grad_norms(key, digits.x_train[:8], digits.y_train[:8],
                            negative_slopes=jnp.array([0.1, 0.2]), gains=jnp.array([1.0]),
                            width=4, depth=2, seeds=1)  # fmt: skip
 
 
 def test_prelu_forward_with_equal_slopes_is_a_leaky_network(key):
-    net = gc.leaky.init_prelu(key, 5, 7, 4, 3, alpha=0.3)
+    net = gc.leaky_nets.init_prelu(key, 5, 7, 4, 3, alpha=0.3)
     x = jax.random.normal(jax.random.fold_in(key, 1), (5,))
     out, trace = gc.networks.prelu_forward(net, x)
     phi = functools.partial(gc.activations.leaky_relu, negative_slope=0.3)
@@ -93,20 +93,20 @@ def test_prelu_forward_with_equal_slopes_is_a_leaky_network(key):
 
 
 def test_init_prelu_uses_he_variance_for_the_slope(key):
-    net = gc.leaky.init_prelu(key, 64, 256, 3, 10, alpha=0.25)
+    net = gc.leaky_nets.init_prelu(key, 64, 256, 3, 10, alpha=0.25)
     var = float(net.mlp.hidden.w.var()) * 256
     assert abs(var - 2 / (1 + 0.25**2)) < 0.05
     assert net.alpha.shape == (3, 256)
     with pytest.raises(ValueError, match="alpha"):
-        gc.leaky.init_prelu(key, 4, 4, 2, 2, alpha=float("nan"))
+        gc.leaky_nets.init_prelu(key, 4, 4, 2, 2, alpha=float("nan"))
 
 
 def test_train_prelu_follows_train_fit(key, digits):
-    nets = jax.vmap(lambda k: gc.leaky.init_prelu(k, 64, 16, 3, 10))(
+    nets = jax.vmap(lambda k: gc.leaky_nets.init_prelu(k, 64, 16, 3, 10))(
         jax.random.split(key, 2)
     )
     opt = optax.adam(1e-2)
-    run = gc.leaky.train_prelu(jax.random.key(5), nets, digits.x_train, digits.y_train,
+    run = gc.leaky_nets.train_prelu(jax.random.key(5), nets, digits.x_train, digits.y_train,
                         optimizer=opt, steps=20, batch_size=64)  # fmt: skip
     first = jax.tree.map(lambda a: a[0], nets)
     params, hist = gc.train.fit(
@@ -119,10 +119,10 @@ def test_train_prelu_follows_train_fit(key, digits):
 
 def test_train_prelu_learns_slopes_outside_the_unit_interval(digits):
     # The leaky-ReLU chapter's claim: learned PReLU slopes are not confined to (0, 1).
-    nets = jax.vmap(lambda k: gc.leaky.init_prelu(k, 64, 64, 4, 10))(
+    nets = jax.vmap(lambda k: gc.leaky_nets.init_prelu(k, 64, 64, 4, 10))(
         jax.random.split(jax.random.key(21), 4)
     )
-    run = gc.leaky.train_prelu(jax.random.key(22), nets, digits.x_train, digits.y_train,
+    run = gc.leaky_nets.train_prelu(jax.random.key(22), nets, digits.x_train, digits.y_train,
                         optimizer=optax.adam(1e-2), steps=200)  # fmt: skip
     alpha = np.asarray(run.params.alpha)
     assert np.sum((alpha < 0).any(axis=(1, 2))) >= 2  # negative slopes in >= 2 seeds
@@ -135,7 +135,7 @@ def test_train_prelu_learns_slopes_outside_the_unit_interval(digits):
 
 
 def test_train_prelu_requires_a_seed_axis(key, digits):
-    net = gc.leaky.init_prelu(key, 64, 8, 2, 10)
+    net = gc.leaky_nets.init_prelu(key, 64, 8, 2, 10)
     with pytest.raises(ValueError, match="seed axis"):
-        gc.leaky.train_prelu(key, net, digits.x_train, digits.y_train,
+        gc.leaky_nets.train_prelu(key, net, digits.x_train, digits.y_train,
                       optimizer=optax.sgd(0.1), steps=2)  # fmt: skip
