@@ -15,6 +15,7 @@ References:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -32,11 +33,14 @@ from gradcourse.probes import GradNorms, grad_norms
 from gradcourse.train import accuracy, fit, mlp_model
 
 __all__ = [
+    "Collapse",
+    "forward_collapse",
     "SGD",
     "Movement",
     "backprop_by_hand",
     "chain_local_derivatives",
     "first_update",
+    "first_updates",
     "init_network",
     "init_networks",
     "input_spread",
@@ -188,10 +192,11 @@ def probe_scaled(
         sigma_w: weight gain, > 0.
 
     Returns:
-        A :class:`~gradcourse.probes.GradNorms` with a leading seed axis.
+        A :class:`~gradcourse.probes.GradNorms` of NumPy arrays with a leading seed axis.
     """
     _checks.positive("sigma_w", sigma_w)
-    return _probe_scaled(nets, jnp.asarray(xs), jnp.asarray(ys), activation, sigma_w)
+    norms = _probe_scaled(nets, jnp.asarray(xs), jnp.asarray(ys), activation, sigma_w)
+    return jax.device_get(norms)
 
 
 @jax.jit(static_argnames="activation")
@@ -214,6 +219,13 @@ def first_update(
         The update, a pytree like ``params``.
     """
     return _first_update(optimizer, grads, params)
+
+
+def first_updates(
+    optimizers: dict[str, optax.GradientTransformation], grads: Any, params: Any
+) -> dict[str, Any]:
+    """:func:`first_update` of each optimiser of a dictionary, by name."""
+    return {name: first_update(opt, grads, params) for name, opt in optimizers.items()}
 
 
 @jax.jit(static_argnums=0)
@@ -415,3 +427,32 @@ def readout_accuracy(
     gram = h_train.T @ h_train + ridge * np.eye(h_train.shape[1])
     b = np.linalg.solve(gram, h_train.T @ targets)
     return float(np.mean(np.argmax(h_test @ b, axis=1) == y_test))
+
+
+class Collapse(NamedTuple):
+    """Result of :func:`forward_collapse`, one row per network."""
+
+    spread: np.ndarray  #: ``(networks, depth)`` :func:`input_spread` per layer
+    readout: np.ndarray  #: ``(networks, len(layers))`` :func:`readout_accuracy`
+
+
+def forward_collapse(
+    nets: Sequence[MLP], split: Split, *, layers: Sequence[int] = (1, 10)
+) -> Collapse:
+    """:func:`input_spread` on the test digits and :func:`readout_accuracy` at ``layers``,
+    for each of several sigmoid networks.
+
+    Args:
+        nets: networks (each without a seed axis).
+        split: the digits: read-outs are fitted on the training set, scored on the test set.
+        layers: the hidden layers to fit a read-out to, each in [1, depth].
+
+    Returns:
+        A :class:`Collapse`.
+    """
+    data = (split.x_train, split.y_train, split.x_test, split.y_test)
+    spread = np.stack([input_spread(p, split.x_test) for p in nets])
+    readout = np.array(
+        [[readout_accuracy(p, layer, *data) for layer in layers] for p in nets]
+    )
+    return Collapse(spread, readout)
