@@ -27,7 +27,7 @@ from jax.typing import ArrayLike
 
 from gradcourse import _checks
 from gradcourse.data import Split
-from gradcourse.experiments.initialization import Runs, train_stacks
+from gradcourse.experiments._stacks import Runs, train_stacks
 from gradcourse.networks import MLP, Trace, init_mlp
 from gradcourse.probes import GradNorms, grad_norms
 from gradcourse.train import mlp_layer_norms, mlp_model
