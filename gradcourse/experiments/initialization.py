@@ -1,9 +1,10 @@
-"""Experiments of the initialisation chapter: per-seed fluctuation and per-layer snapshots.
+"""Experiments of the initialisation chapter: variance propagation, seeds, histograms, training.
 
-``layer_mean_squares`` measures the mean square of every layer's pre-activations for many
-seeds at once: at finite width the product of per-layer factors is random, log-normal
-(Hanin & Rolnick, 2018). ``layer_snapshot`` returns every layer's activations and
-back-propagated signals per example, the raw material of the histograms practitioners plot.
+Measured against mean-field theory: :func:`variance_profiles` (forward and backward variance
+per layer, Glorot & Bengio 2010; He et al. 2015); :func:`layer_mean_squares` (the log-normal
+spread over seeds at finite width, Hanin & Rolnick 2018); :func:`layer_snapshot` (activations
+and back-propagated signals, the raw material of per-layer histograms); :func:`train_stacks`
+(He against Glorot at depth 30, constant starts); :func:`product_spectra` (Saxe et al. 2014).
 """
 
 from __future__ import annotations

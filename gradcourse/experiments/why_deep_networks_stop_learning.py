@@ -6,7 +6,16 @@ features learns the task (:func:`readout_accuracy`). It fails because the forwar
 collapses: with LeCun weights every sigmoid layer shrinks the differences between inputs
 by about the gradient's factor per layer, so by layer ten every input gives nearly the
 same activation vector (:func:`input_spread`), and the read-out has nothing to tell the
-classes apart by (Poole et al., 2016; Schoenholz et al., 2017).
+classes apart by (Poole et al., 2016; Schoenholz et al., 2017); :func:`forward_collapse`
+measures both for several networks.
+
+The chapter's other experiments: backpropagation as a chain of local derivatives
+(:func:`chain_local_derivatives`, :func:`backprop_by_hand`, teaching versions checked
+against ``jax.grad``), the per-layer gradient norms of stacks of networks with scaled
+weights (:func:`probe_scaled`: sigmoid vanishes, tanh with :math:`\sigma_w = 3` explodes),
+the first update of an optimiser (:func:`first_updates`: SGD copies the gradient's
+profile, Adam flattens it) and how far each layer moves in training
+(:func:`layer_movement`).
 
 References:
     Schoenholz et al., `Deep Information Propagation <https://arxiv.org/abs/1611.01232>`_,
