@@ -1213,3 +1213,283 @@ def time_grid_panels(axes: Any, maps: dict[str, Any]) -> Any:
         im, ax=axes, shrink=0.8, label=r"$\log_{10}\sigma_{\max}$"
     )
     return axes
+
+
+# --- why_deep_networks_stop_learning ---
+
+
+def norm_profiles(ax: Any, profiles: dict[str, ArrayLike], *, title: str) -> Any:
+    """Several per-layer gradient-norm profiles (:func:`layer_norms`) on one log axis.
+
+    Args:
+        ax: matplotlib Axes.
+        profiles: ``{legend label: (seeds, layers) norms}``.
+        title: the axes title.
+
+    Returns:
+        ``ax``.
+    """
+    for label, norms in profiles.items():
+        layer_norms(ax, norms, label=label)
+    ax.set_title(title)
+    ax.legend()
+    return ax
+
+
+def update_profiles(
+    ax: Any, gradient: ArrayLike, updates: dict[str, ArrayLike], *, title: str
+) -> Any:
+    """Per-layer norms of a gradient and of updates, each divided by its last layer's.
+
+    Args:
+        ax: matplotlib Axes.
+        gradient: ``(layers,)`` gradient norms (drawn as a thick grey line).
+        updates: ``{optimiser name: (layers,) update norms}``.
+        title: the axes title.
+
+    Returns:
+        ``ax``.
+    """
+    gradient = np.asarray(gradient)
+    layers = np.arange(1, gradient.size + 1)
+    ax.plot(layers, gradient / gradient[-1], "k-", lw=5, alpha=0.25, label="gradient")
+    for name, prof in updates.items():
+        prof = np.asarray(prof)
+        ax.plot(layers, prof / prof[-1], marker="o", ms=3, label=f"{name} update")
+    ax.set(yscale="log", xlabel="layer $l$", title=title)
+    ax.set_ylabel("norm relative to the last layer")
+    ax.legend()
+    return ax
+
+
+def layer_profile(
+    ax: Any, values: ArrayLike, *, label: str, ylabel: str, title: str, **kwargs: Any
+) -> Any:
+    """One per-layer quantity over seeds (:func:`seed_band`) against layer 1..L, log scale.
+
+    Args:
+        ax: matplotlib Axes.
+        values: ``(seeds, layers)``.
+        label: legend label.
+        ylabel: y-axis label.
+        title: the axes title.
+        **kwargs: passed to :func:`seed_band` (e.g. ``marker="o"``).
+
+    Returns:
+        ``ax``.
+    """
+    values = np.atleast_2d(np.asarray(values))
+    seed_band(ax, np.arange(1, values.shape[1] + 1), values, label=label, **kwargs)
+    ax.set(yscale="log", xlabel="layer $l$", ylabel=ylabel, title=title)
+    ax.legend()
+    return ax
+
+
+# --- initialization ---
+
+
+def variance_panels(axes: Any, profiles: dict[tuple[str, str], Any]) -> Any:
+    """Forward (top row) and backward (bottom row) variance per layer, one column per
+    activation, one colour per scheme, the mean-field prediction dashed black.
+
+    Args:
+        axes: a ``(2, activations)`` array of Axes.
+        profiles: ``{(activation, scheme): Profile}`` with fields ``q``, ``g2``
+            (``(seeds, depth)``), ``q_theory`` and ``g2_theory`` (``(depth,)``), as from
+            ``gc.experiments.initialization.variance_profiles``.
+
+    Returns:
+        ``axes``.
+    """
+    activations = list(dict.fromkeys(a for a, _ in profiles))
+    schemes = list(dict.fromkeys(s for _, s in profiles))
+    for col, activation in enumerate(activations):
+        top, bottom = axes[0, col], axes[1, col]
+        for i, name in enumerate(schemes):
+            prof = profiles[activation, name]
+            layers = np.arange(1, np.shape(prof.q)[-1] + 1)
+            seed_band(top, layers, prof.q, label=name, color=f"C{i}")
+            top.plot(layers, prof.q_theory, "k--", lw=1)
+            layer_norms(bottom, prof.g2, color=f"C{i}", ylabel="")
+            bottom.plot(layers, prof.g2_theory, "k--", lw=1)
+        top.set(yscale="log", title=f"{activation}: forward $\\mathbb{{E}}[z_l^2]$")
+        bottom.set_title(
+            f"{activation}: backward $\\|\\partial \\mathcal{{L}}/\\partial H_l\\|^2$"
+        )
+    axes[0, 0].legend(fontsize=8)
+    return axes
+
+
+def layer_histograms(
+    axes: Any, post: ArrayLike, log_delta: ArrayLike, names: Any, layers: Any
+) -> Any:
+    """Histograms of activations (top row) and of :math:`\\log_{10}|\\delta_l|` (bottom
+    row) at a few layers, one column per network.
+
+    Args:
+        axes: a ``(2, networks)`` array of Axes.
+        post: ``(networks, depth, batch, width)`` activations in [-1, 1].
+        log_delta: same shape, :math:`\\log_{10}|\\delta_l|` in [-30, 0].
+        names: a title per network.
+        layers: 1-based layers to show, one colour each.
+
+    Returns:
+        ``axes``.
+    """
+    post, log_delta = np.asarray(post), np.asarray(log_delta)
+    for col, name in enumerate(names):
+        for i, lyr in enumerate(layers):
+            kw = dict(
+                bins=60,
+                histtype="step",
+                density=True,
+                color=f"C{i}",
+                label=f"layer {lyr}",
+            )
+            axes[0, col].hist(post[col, lyr - 1].ravel(), range=(-1, 1), **kw)
+            axes[1, col].hist(log_delta[col, lyr - 1].ravel(), range=(-30, 0), **kw)
+        axes[0, col].set(title=name, xlabel="activation $h_l$")
+        axes[1, col].set(xlabel=r"$\log_{10}|\delta_l|$")
+    axes[0, 0].set_ylabel("density")
+    axes[1, 0].set_ylabel("density")
+    axes[0, 0].legend(fontsize=8)
+    return axes
+
+
+def loss_curves(
+    ax: Any,
+    losses: dict[str, ArrayLike],
+    *,
+    window: int = 10,
+    colors: Any = None,
+    chance: tuple[float, str] | None = None,
+) -> Any:
+    """Training losses smoothed by a running mean, median and range over seeds.
+
+    Args:
+        ax: matplotlib Axes.
+        losses: ``{label: (seeds, steps) losses}``.
+        window: running-mean window, in steps.
+        colors: a colour per label (default the cycle).
+        chance: ``(loss, label)`` of a dotted line, e.g. ``(np.log(10), "log 10 (chance)")``.
+
+    Returns:
+        ``ax``.
+    """
+    colors = colors or [None] * len(losses)
+    for (name, loss), color in zip(losses.items(), colors, strict=True):
+        smooth = np.apply_along_axis(
+            lambda r: np.convolve(r, np.ones(window) / window, "valid"),
+            1,
+            np.asarray(loss),
+        )
+        steps = np.arange(smooth.shape[1]) + window
+        seed_band(ax, steps, smooth, label=name, color=color)
+    if chance is not None:
+        ax.axhline(chance[0], color="gray", ls=":", label=chance[1])
+    ax.set(xlabel="step", ylabel=f"training loss ({window}-step mean)")
+    ax.legend()
+    return ax
+
+
+def singular_value_spectra(
+    ax: Any,
+    spectra: Any,
+    *,
+    floor_decades: float = 16.0,
+    ylabel: str = "$\\log_{10}$ singular value of the product",
+) -> Any:
+    """:math:`\\log_{10}` singular values of a Gaussian and an orthogonal product.
+
+    Args:
+        ax: matplotlib Axes.
+        spectra: fields ``gaussian``, ``orthogonal``, ``theory`` (``(n,)`` each, largest
+            first), as from ``gc.experiments.initialization.product_spectra``.
+        floor_decades: decades below the largest singular value where a float64 SVD
+            stops resolving (float64's relative precision, about :math:`10^{-16}`): shaded.
+        ylabel: the y-axis label.
+
+    Returns:
+        ``ax``.
+    """
+    gauss = np.asarray(spectra.gaussian)
+    index = np.arange(1, gauss.size + 1)
+    ax.plot(index, gauss, "o-", ms=3, label="Gaussian, Var = 1/n")
+    ax.plot(index, spectra.theory, "k--", lw=1, label="Gaussian, theory (mean)")
+    ax.plot(index, spectra.orthogonal, "s-", ms=3, label="orthogonal")
+    below = (gauss[0] - 45, gauss[0] - floor_decades)
+    ax.axhspan(*below, color="0.9", lw=0, label="below a float64 SVD")
+    ax.set(xlabel="index", ylabel=ylabel)
+    ax.legend(fontsize=8)
+    return ax
+
+
+# --- optimizers ---
+
+
+def step_decay(
+    ax: Any, t: ArrayLike, steps_g1: ArrayLike, steps_small: ArrayLike, g: float
+) -> Any:
+    """Adagrad's step under a constant gradient: :math:`|u_t|` for :math:`|g| = 1` and
+    :math:`|u_t|/|g|` for a small :math:`|g|`, with the gradient itself as a flat line.
+
+    Args:
+        ax: matplotlib Axes.
+        t: ``(steps,)`` step numbers.
+        steps_g1: ``(steps,)`` step sizes for :math:`|g| = 1`.
+        steps_small: ``(steps,)`` step sizes for :math:`|g|` = ``g``.
+        g: the small gradient.
+
+    Returns:
+        ``ax``.
+    """
+    t = np.asarray(t)
+    ax.plot(t, np.ones_like(t, dtype=float), color="k", label="gradient $|g_t| = 1$")
+    ax.plot(t, steps_g1, label="Adagrad step $|u_t|$, $|g| = 1$")
+    ax.plot(
+        t,
+        np.asarray(steps_small) / g,
+        ls="--",
+        label=f"Adagrad step $/|g|$, $|g| = {g:g}$",
+    )
+    ax.set(
+        xscale="log", yscale="log", xlabel="step $t$", title="decaying learning rate"
+    )
+    ax.legend(fontsize=8)
+    return ax
+
+
+def update_norm_panels(
+    axes: Any,
+    gradient: ArrayLike,
+    first_updates: dict[str, ArrayLike],
+    all_updates: dict[str, ArrayLike],
+) -> Any:
+    """Per-layer norms of updates: at the first step with the gradient (left), and over all
+    steps as median and range (right). Read-out excluded by the caller.
+
+    Args:
+        axes: two Axes.
+        gradient: ``(layers,)`` gradient norms at step 1.
+        first_updates: ``{optimiser: (layers,) update norms at step 1}``.
+        all_updates: ``{optimiser: (steps, layers) update norms}``.
+
+    Returns:
+        ``axes``.
+    """
+    ax0, ax1 = axes
+    gradient = np.asarray(gradient)
+    layers = np.arange(1, gradient.size + 1)
+    ax0.plot(layers, gradient, "k-o", ms=3, label="gradient (both, step 1)")
+    for name, u in first_updates.items():
+        ax0.plot(layers, u, "-o", ms=3, label=f"{name} update")
+    ax0.set(yscale="log", xlabel="layer $l$", ylabel="Frobenius norm", title="step 1")
+    ax0.legend(fontsize=8)
+    for name, u in all_updates.items():
+        seed_band(ax1, layers, u, label=f"{name} update")
+    steps = np.shape(next(iter(all_updates.values())))[0]
+    ax1.set(
+        yscale="log", xlabel="layer $l$", title=f"all {steps} steps (median, range)"
+    )
+    ax1.legend(fontsize=8)
+    return axes

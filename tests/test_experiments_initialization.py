@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import gradcourse as gc
@@ -60,3 +61,143 @@ def test_layer_mean_squares_rejects_bad_input(key):
             gc.initializers.he_normal(),
             width=0,
         )
+
+
+# --- the chapter's other experiments, on other seeds and smaller sizes ----------------------
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return gc.data.digits(jax.random.key(21))
+
+
+def test_init_stacks_orders_networks_by_initialiser(key):
+    keys = jax.random.split(key, 2)
+    inits = [gc.initializers.he_normal(), gc.initializers.zeros]
+    stack = E.init_stacks(keys, inits, width=8, depth=3, in_dim=5, out_dim=2)
+    assert stack.first.w.shape == (4, 8, 5)
+    one = gc.networks.init_mlp(keys[1], 5, 8, 3, 2, w_init=inits[0])
+    np.testing.assert_allclose(stack.hidden.w[1], one.hidden.w, rtol=1e-6)
+    assert np.all(np.asarray(stack.first.w[2:]) == 0)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_variance_profiles_follow_the_mean_field_line(digits, activation):
+    """Width 96, depth 30, 3 seeds, other keys: measured factors on the theory line."""
+    xs, ys = np.asarray(digits.x_train)[:96], np.asarray(digits.y_train)[:96]
+    inits = [gc.initializers.glorot_normal(), gc.initializers.he_normal()]
+    params = E.init_stacks(
+        jax.random.split(jax.random.key(77), 3), inits, width=96, depth=30
+    )
+    profiles = E.variance_profiles(params, xs, ys, [1.0, 2.0], activation)
+    assert len(profiles) == 2 and profiles[0].q.shape == (3, 30)
+    for prof in profiles:
+        f = E.layer_factors(prof, forward=(5, 20), backward=(30, 15))
+        assert abs(f.forward / f.forward_theory - 1) < 0.06
+        assert abs(f.backward / f.backward_theory - 1) < 0.08
+    if activation == "relu":  # Glorot halves, He keeps
+        glorot = E.layer_factors(profiles[0], forward=(5, 20), backward=(30, 15))
+        he = E.layer_factors(profiles[1], forward=(5, 20), backward=(30, 15))
+        assert abs(glorot.forward_theory - 0.5) < 0.01
+        assert abs(glorot.forward - 0.5) < 0.05 and abs(he.forward - 1) < 0.05
+
+
+def test_per_layer_factor_of_a_geometric_sequence():
+    values = 2.0 ** -np.arange(10)
+    assert E.per_layer_factor(values, 2, 8) == pytest.approx(0.5)
+    assert E.per_layer_factor(values, 8, 2) == pytest.approx(2.0)
+    seeds = np.stack([values, 4 * values, values / 4])  # the median seed is `values`
+    assert E.per_layer_factor(seeds, 2, 8) == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="last"):
+        E.per_layer_factor(values, 1, 11)
+    with pytest.raises(ValueError, match="differ"):
+        E.per_layer_factor(values, 3, 3)
+
+
+def test_tanh_fixed_points_he_is_chaotic_not_saturated():
+    fixed = E.tanh_fixed_points([1.5, 2.0, 3.0])
+    assert np.all(np.diff(fixed.chi) > 0) and np.all(fixed.chi > 1)  # chaotic phase
+    assert fixed.saturated[1] < 0.01  # He's variance: almost no saturated units
+    assert np.all(np.diff(fixed.saturated) > 0)
+    np.testing.assert_allclose(
+        fixed.q_star, gc.meanfield.mean_field(jnp.array([1.5, 2.0, 3.0]), 0.0).q_star
+    )
+
+
+def test_histogram_summary_standard_collapses_he_does_not(digits):
+    xs, ys = np.asarray(digits.x_train)[:64], np.asarray(digits.y_train)[:64]
+    inits = [gc.initializers.standard_uniform(), gc.initializers.he_normal()]
+    params = E.init_stacks(jax.random.key(3)[None], inits, width=64, depth=30)
+    snaps = E.layer_snapshots(params, xs, ys, "tanh")
+    assert snaps.post.shape == (2, 30, 64, 64)
+    act_std, delta_median, sat = E.histogram_summary(snaps)
+    assert act_std[0, -1] < 1e-3 * act_std[0, 0]
+    assert act_std[1, -1] > 0.5 and sat[1] < 0.02
+    assert delta_median[0, 0] < 1e-4 * delta_median[0, -1]
+    assert delta_median[1, 0] > delta_median[1, -1]
+    with pytest.raises(ValueError, match="from_layer"):
+        E.histogram_summary(snaps, from_layer=31)
+
+
+def test_train_stacks_he_learns_glorot_does_not_at_depth_30(digits):
+    """He et al. (2015), Figure 3, at laptop scale, on other seeds (2 per scheme)."""
+    inits = [gc.initializers.he_normal(), gc.initializers.glorot_normal()]
+    start = E.init_stacks(
+        jax.random.split(jax.random.key(41), 2), inits, width=32, depth=30
+    )
+    runs = E.train_stacks(
+        jnp.concatenate([jax.random.split(jax.random.key(42), 2)] * 2),
+        start,
+        digits,
+        model=gc.train.mlp_model("relu"),
+        optimizer=optax.sgd(0.002, momentum=0.9),
+        steps=800,
+    )
+    assert runs.accuracy.shape == (4,)
+    assert runs.accuracy[:2].min() > 0.5  # He
+    assert runs.accuracy[2:].max() < 0.25  # Glorot: chance is 0.1
+
+
+def test_train_stacks_constant_start_keeps_units_identical(digits):
+    inits = [gc.initializers.constant(0.2), gc.initializers.lecun_normal()]
+    start = E.init_stacks(jax.random.key(8)[None], inits, width=8, depth=2)
+    runs = E.train_stacks(
+        jnp.stack([jax.random.key(9)] * 2),
+        start,
+        digits,
+        model=gc.train.mlp_model("tanh"),
+        optimizer=optax.sgd(0.1),
+        steps=50,
+        record=E.unit_spread,
+    )
+    spread = np.asarray(runs.history.records)
+    assert spread[0].max() == 0 and spread[1].max() > 0.1
+
+
+def test_product_spectra_gaussian_spreads_orthogonal_does_not(key):
+    spectra = E.product_spectra(key, depth=12, n=16)
+    assert spectra.gaussian.shape == spectra.orthogonal.shape == (16,)
+    assert np.all(np.diff(spectra.gaussian) <= 0)  # largest first
+    assert np.max(np.abs(spectra.orthogonal)) < 1e-4
+    decades = spectra.gaussian[0] - spectra.gaussian[-1]
+    assert abs(decades - (spectra.theory[0] - spectra.theory[-1])) < 5
+    # a float64 SVD resolves a product this short; at finite depth the QR logs only
+    # approximate the singular values, so the two agree to within a decade or two
+    assert 5 < spectra.float64_decades and abs(spectra.float64_decades - decades) < 2
+
+
+def test_initialization_experiments_reject_bad_input(key, digits):
+    with pytest.raises(ValueError, match="inits"):
+        E.init_stacks(jax.random.split(key, 2), [], width=4, depth=2)
+    with pytest.raises(ValueError, match="depth"):
+        E.init_stacks(
+            jax.random.split(key, 2), [gc.initializers.he_normal()], width=4, depth=0
+        )
+    params = E.init_stacks(
+        jax.random.split(key, 2), [gc.initializers.he_normal()], width=4, depth=3
+    )
+    xs, ys = np.asarray(digits.x_train)[:8], np.asarray(digits.y_train)[:8]
+    with pytest.raises(ValueError, match="sigma_w2"):
+        E.variance_profiles(params, xs, ys, [1.0, 2.0, 3.0], "relu")
+    with pytest.raises(ValueError, match="n"):
+        E.product_spectra(key, n=0)

@@ -12,7 +12,6 @@ import math
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
 import gradcourse as gc
@@ -236,43 +235,6 @@ def test_mean_activation_tanh_centred_sigmoid_half(seed_keys, batch):
 # --- the optimiser is not a cause; the consequence -------------------------------------
 
 
-def test_sgd_update_is_scaled_gradient_adam_flattens_profile(seed_keys, batch):
-    xs, ys = batch
-    params = gc.networks.init_mlp(seed_keys[0], 64, 64, 10, 10)  # the chapter's network
-    grads = jax.grad(gc.networks.loss)(params, xs, ys, "sigmoid")
-    sgd_update, _ = optax.sgd(0.1).update(grads, optax.sgd(0.1).init(params), params)
-    for u, g in zip(jax.tree.leaves(sgd_update), jax.tree.leaves(grads), strict=True):
-        np.testing.assert_allclose(u, -0.1 * g, rtol=1e-6)
-    adam = optax.adam(1e-3)
-    adam_update, _ = adam.update(grads, adam.init(params), params)
-    g_prof = np.asarray(gc.probes.layer_grad_norms(grads))[:-1]
-    a_prof = np.asarray(gc.probes.layer_grad_norms(adam_update))[:-1]
-    assert g_prof[-1] / g_prof[0] > 1e3
-    assert a_prof.max() / a_prof.min() < 10
-
-
-def test_deep_sigmoid_first_layer_barely_moves():
-    split = gc.data.digits(jax.random.key(11))
-    model, sgd = gc.networks.mlp_model("sigmoid"), optax.sgd(0.5)
-
-    def run(depth, k):
-        k_init, k_fit = jax.random.split(k)
-        start = gc.networks.init_mlp(k_init, 64, 64, depth, 10)
-        end, _ = gc.train.fit(
-            k_fit,
-            start,
-            split.x_train,
-            split.y_train,
-            model=model,
-            optimizer=sgd,
-            steps=300,
-        )
-        moved = gc.probes.layer_grad_norms(jax.tree.map(jnp.subtract, end, start))
-        rel = np.asarray(moved / gc.probes.layer_grad_norms(start))
-        return rel, gc.train.accuracy(end, split.x_test, split.y_test, model)
-
-    deep_rel, deep_acc = run(10, jax.random.key(5))
-    _, shallow_acc = run(2, jax.random.key(6))
-    assert deep_rel[9] > 1e3 * deep_rel[0]
-    assert deep_acc < 0.2  # ten classes: chance is 0.1
-    assert shallow_acc > 0.85
+# The optimiser section and the "first layers barely move" experiment call
+# gc.experiments.why_deep_networks_stop_learning: tests/test_experiments_why.py checks
+# them on other seeds (test_first_update_..., test_layer_movement_...).
