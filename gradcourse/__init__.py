@@ -18,6 +18,9 @@ __version__ = "0.1.0"
 # One concept per module; imports only point down (see STYLE.md, "A house that reads well").
 _SUBMODULES = (
     "activations",
+    "gated",
+    "leaky",
+    "registry",
     "autoencoder",
     "clipping",
     "data",

@@ -1,10 +1,16 @@
-"""Numerically safe norms for gradients that span many orders of magnitude."""
+"""Array helpers: floating inputs, and numerically safe norms for gradients that span many
+orders of magnitude."""
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
+
+
+def inexact(x: ArrayLike) -> Array:
+    """``x`` as a JAX array of a floating dtype (integers become the default float)."""
+    return jnp.asarray(x, dtype=jnp.result_type(x, 1.0))
 
 
 def scaled_norm(a: ArrayLike, axis: int | tuple[int, ...] | None = None) -> Array:

@@ -47,7 +47,7 @@ from jax import Array
 from jax.typing import DTypeLike
 
 from gradcourse import _checks
-from gradcourse.activations import get
+from gradcourse.registry import get
 
 __all__ = [
     "Initializer",
@@ -102,7 +102,7 @@ def gain(activation: str) -> float:
 
     A fan-in initialiser with :math:`\\operatorname{Var}(w) = g^2 / n_{\\text{in}}`
     keeps the forward signal's scale for that activation; the value comes from
-    :func:`gradcourse.activations.get`.
+    :func:`gradcourse.registry.get`.
 
     Raises:
         ValueError: if ``activation`` is not registered.

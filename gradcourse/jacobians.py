@@ -49,7 +49,6 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse.activations import resolve
 from gradcourse.networks import MLP, ActivationLike, Dense, forward_with_trace, init_mlp
 from gradcourse.probes import grad_norms
 from gradcourse.randmat import (  # noqa: F401  (re-exported: gc.jacobians.random_chain, ...)
@@ -60,6 +59,7 @@ from gradcourse.randmat import (  # noqa: F401  (re-exported: gc.jacobians.rando
     random_chain,
     spectral_radius,
 )
+from gradcourse.registry import resolve
 
 __all__ = [
     "WEIGHTS",

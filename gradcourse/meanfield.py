@@ -59,7 +59,6 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse.activations import get
 from gradcourse.quadrature import (
     _check_order,
     gauss_hermite,  # noqa: F401  (re-exported: gc.meanfield.gauss_hermite)
@@ -67,6 +66,7 @@ from gradcourse.quadrature import (
     gaussian_rule,
 )
 from gradcourse.quadrature import check_non_negative as _check_non_negative
+from gradcourse.registry import get
 
 # gauss_hermite and gaussian_expectation are re-exported from gradcourse.quadrature
 # (documented there).

@@ -42,8 +42,8 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse.activations import resolve
 from gradcourse.networks import ActivationLike, Dense, Trace, init_mlp
+from gradcourse.registry import resolve
 
 __all__ = [
     "NORMS",

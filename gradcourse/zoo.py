@@ -1,7 +1,7 @@
 r"""The activation zoo: every registered activation compared under its own initialisation.
 
 The comparison chapter asks one question of each entry of
-:data:`gradcourse.activations.REGISTRY`: with weights drawn at the entry's own gain,
+:data:`gradcourse.registry.REGISTRY`: with weights drawn at the entry's own gain,
 :math:`W_{ij} \sim \mathcal N(0, g^2 / n_{\text{in}})`, how does the gradient norm change
 from layer to layer of a deep network, and how fast does that network train?
 
@@ -42,10 +42,10 @@ from jax.typing import ArrayLike
 
 from gradcourse import _checks
 from gradcourse._linalg import scaled_norm
-from gradcourse.activations import get, tabulate
-from gradcourse.activations import names as registry_names
 from gradcourse.networks import LOSSES, MLP, Dense, Trace
 from gradcourse.quadrature import gaussian_rule
+from gradcourse.registry import get, tabulate
+from gradcourse.registry import names as registry_names
 from gradcourse.train import History, Model, fit
 
 __all__ = [
@@ -328,7 +328,7 @@ def probe_registry(
         ys: integer labels ``(batch,)`` (cross-entropy) or targets ``(batch, out)`` (mse).
         width, depth: network size.
         seeds: networks per activation.
-        names: registry names; default all of :func:`gradcourse.activations.names`.
+        names: registry names; default all of :func:`gradcourse.registry.names`.
         kind: loss name, one of :data:`gradcourse.networks.LOSSES`.
         out_dim: outputs; default ``max(ys) + 1`` (cross-entropy) or ``ys.shape[1]``.
 
@@ -390,7 +390,7 @@ def mean_field_prediction(
 
     The expectations use :func:`gradcourse.quadrature.gaussian_rule`, split at every
     registered kink (so kinked units carry no quadrature bias), evaluated layer by layer
-    with :func:`gradcourse.activations.tabulate` (the same numbers as
+    with :func:`gradcourse.registry.tabulate` (the same numbers as
     :func:`gradcourse.meanfield.variance_trajectory` and :func:`gradcourse.meanfield.chi`,
     without one compilation per activation).
 
