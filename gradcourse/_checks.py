@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import jax
+
 
 def positive_int(name: str, value: object) -> int:
     """Return ``value`` if it is an integer >= 1, else raise ``ValueError``."""
@@ -82,6 +84,14 @@ def boolean(name: str, value: object) -> None:
     """Raise ``ValueError`` unless ``value`` is ``True`` or ``False``."""
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def variance(name: str, value: object) -> None:
+    """Raise ``ValueError`` unless ``value`` is a finite number >= 0; a traced value
+    (inside ``jit`` or ``vmap``) passes unchecked."""
+    if isinstance(value, jax.core.Tracer):
+        return
+    non_negative(name, float(value))  # type: ignore[arg-type]
 
 
 def if_number(name: str, value: object, check: Callable[[str, object], float]) -> None:

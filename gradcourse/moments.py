@@ -44,7 +44,7 @@ from jax import Array
 from jax.scipy.special import log_ndtr
 from jax.typing import ArrayLike
 
-from gradcourse import _checks
+from gradcourse import _checks, initializers
 from gradcourse.activations import selu
 from gradcourse.networks import MLP, ActivationLike, Dense, forward_batch
 from gradcourse.quadrature import gaussian_expectation
@@ -338,7 +338,7 @@ def _propagate(
     in_dim = xs.shape[1]
     shape = (seeds, depth, width, max(width, in_dim))
     # one flat draw: a many-dimensional draw compiles for seconds (partitionable threefry)
-    raw = jax.random.normal(key, (math.prod(shape),), xs.dtype).reshape(shape)
+    (raw,) = initializers.normal_blocks(key, [shape], dtype=xs.dtype)
 
     def one(r: Array) -> Moments:
         params = MLP(

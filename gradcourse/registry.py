@@ -267,6 +267,39 @@ def get(name: str) -> Activation:
     return REGISTRY[name]
 
 
+#: A registry name (``"tanh"``) or a pair ``(phi, phi_prime)`` of elementwise functions.
+ActivationSpec = str | tuple[Callable[[ArrayLike], Array], Callable[[ArrayLike], Array]]
+
+
+def derivative_pair(
+    activation: ActivationSpec,
+) -> tuple[Callable[[ArrayLike], Array], Callable[[ArrayLike], Array]]:
+    """``(phi, phi_prime)`` for a registry name, or ``activation`` itself if it is a
+    pair of callables (as the mean-field recursions take it).
+
+    Raises:
+        ValueError: if ``activation`` is neither a registered name nor such a pair.
+    """
+    if isinstance(activation, str):
+        entry = get(activation)
+        return entry.fn, entry.grad
+    if (
+        isinstance(activation, tuple)
+        and len(activation) == 2
+        and all(callable(f) for f in activation)
+    ):
+        return activation
+    raise ValueError(
+        "activation must be a registry name or a pair (phi, phi_prime) of callables, "
+        f"got {activation!r}"
+    )
+
+
+def kinks(activation: ActivationSpec) -> tuple[float, ...]:
+    """Break points of a registered activation's derivative; ``()`` for a pair."""
+    return get(activation).kinks if isinstance(activation, str) else ()
+
+
 def resolve(activation: str | Callable[[ArrayLike], Array]) -> Callable[[Array], Array]:
     """Return the function for a registry name, or ``activation`` itself if callable.
 

@@ -146,7 +146,7 @@ def test_chi_matches_measured_gradient_ratios_in_wide_tanh_networks(key):
     keys = jax.random.split(kseeds, 3)
 
     def gains(k, s):
-        return gc.jacobians.gradient_gains(k, xs, ys, width=256, depth=20, sigma_w2=s,
+        return gc.spectra.gradient_gains(k, xs, ys, width=256, depth=20, sigma_w2=s,
                                            sigma_b2=sb2)  # fmt: skip
 
     ratios = jax.vmap(jax.vmap(gains, (0, None)), (None, 0))(keys, sw2)
@@ -196,10 +196,10 @@ def test_chi_of_every_registered_activation_equals_a_dense_integral():
     # 2e6-point trapezoid rule (float64 weights) and, where there is one, a closed form.
     z = np.linspace(-12.0, 12.0, 2_000_001)
     density = np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi)
-    names = gc.activations.names()
-    _, slopes = gc.activations.tabulate(jnp.asarray(z, jnp.float32), names)
+    names = gc.registry.names()
+    _, slopes = gc.registry.tabulate(jnp.asarray(z, jnp.float32), names)
     for name, slope in zip(names, np.asarray(slopes, np.float64), strict=True):
-        g2 = gc.activations.get(name).gain ** 2
+        g2 = gc.registry.get(name).gain ** 2
         dense = g2 * np.trapezoid(slope**2 * density, z)
         assert float(MF.chi(1.0, g2, name)) == pytest.approx(dense, abs=1e-4), name
 
@@ -210,7 +210,7 @@ def test_chi_closed_forms_for_selu_elu_and_relu():
     selu = lam**2 * (0.5 + alpha**2 * math.e**2 * phi_m2)
     assert selu == pytest.approx(1.0716, abs=1e-4)
     assert float(MF.chi(1.0, 1.0, "selu")) == pytest.approx(selu, abs=1e-5)
-    g2 = gc.activations.get("elu").gain ** 2
+    g2 = gc.registry.get("elu").gain ** 2
     elu = g2 * (0.5 + math.e**2 * phi_m2)
     assert elu == pytest.approx(1.0359, abs=1e-4)
     assert float(MF.chi(1.0, g2, "elu")) == pytest.approx(elu, abs=1e-5)

@@ -10,7 +10,7 @@ import pytest
 import gradcourse as gc
 
 M = gc.moments
-SELU = gc.activations.selu_constants()
+SELU = gc.moments.selu_constants()
 
 
 def test_layer_moments_hand_example():
@@ -29,7 +29,7 @@ def test_layer_moments_hand_example():
 @pytest.mark.parametrize("q", [0.3, 1.0, 4.0])
 def test_elu_family_moments_match_monte_carlo(key, name, alpha, scale, q):
     z = math.sqrt(q) * jax.random.normal(key, (2_000_000,))
-    h = gc.activations.get(name).fn(z)
+    h = gc.registry.get(name).fn(z)
     mean, second = M.elu_family_moments(q, alpha, scale)
     se = float(jnp.std(h)) / math.sqrt(z.size)
     assert abs(float(mean) - float(h.mean())) < 5 * se
@@ -125,7 +125,7 @@ def test_propagate_elu_mean_is_closer_to_zero_than_relu_for_every_seed():
                 depth=20,
                 seeds=6,
                 activation=name,
-                gain=gc.activations.get(name).gain,
+                gain=gc.registry.get(name).gain,
             ).mean
         )  # fmt: skip
         for name in ("relu", "elu")

@@ -89,10 +89,10 @@ def test_gaussian_lyapunov_digamma_values():
 def test_log_spectra_seeds_agree_with_float64_svd_where_float64_resolves(key):
     k_x, k_net = jax.random.split(key)
     xs = jax.random.normal(k_x, (1, 16))
-    logs = gc.jacobians.log_spectra_seeds(
+    logs = gc.spectra.log_spectra_seeds(
         jax.random.split(k_net, 2), xs, width=16, depth=40, activation=_identity
     )
-    spec = gc.jacobians.spectra_seeds(
+    spec = gc.spectra.spectra_seeds(
         jax.random.split(k_net, 2), xs, width=16, depth=40, activation=_identity
     )
     top = np.log(np.asarray(spec, np.float64)[..., :4])  # well above the float32 floor
@@ -120,6 +120,6 @@ def test_randmat_rejects_bad_arguments():
     with pytest.raises(ValueError, match="k_max"):
         R.log_power_norms(jnp.eye(2), 0)
     with pytest.raises(ValueError, match="xs"):
-        gc.jacobians.log_spectra_seeds(
+        gc.spectra.log_spectra_seeds(
             jax.random.split(jax.random.key(0), 2), jnp.ones((1, 8)), width=16, depth=2
         )
