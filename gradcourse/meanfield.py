@@ -49,7 +49,8 @@ References:
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -207,6 +208,11 @@ def _check_recursion(
     _check_order(order)
 
 
+def _on_grid(fn: Callable[..., Any], sigma_w2: ArrayLike, sigma_b2: ArrayLike, *static):
+    """``fn(sigma_w2, sigma_b2, *static)`` broadcast over the variances, in blocks."""
+    return in_blocks(lambda sw2, sb2: fn(sw2, sb2, *static), sigma_w2, sigma_b2)
+
+
 def fixed_point(
     sigma_w2: ArrayLike,
     sigma_b2: ArrayLike,
@@ -249,11 +255,7 @@ def fixed_point(
     """
     _checks.positive("q0", q0)
     _check_recursion(sigma_w2, sigma_b2, activation, iterations, order)
-
-    def block(sw2: Array, sb2: Array) -> Array:
-        return _fixed_point(sw2, sb2, activation, q0, iterations, order)
-
-    return in_blocks(block, sigma_w2, sigma_b2)
+    return _on_grid(_fixed_point, sigma_w2, sigma_b2, activation, q0, iterations, order)
 
 
 @functools.partial(jax.jit, static_argnums=(2, 4, 5))
@@ -386,11 +388,7 @@ def mean_field(
         1.0
     """
     _check_recursion(sigma_w2, sigma_b2, activation, iterations, order)
-
-    def block(sw2: Array, sb2: Array) -> FixedPoint:
-        return _mean_field(sw2, sb2, activation, iterations, order)
-
-    return in_blocks(block, sigma_w2, sigma_b2)
+    return _on_grid(_mean_field, sigma_w2, sigma_b2, activation, iterations, order)
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3, 4))

@@ -185,14 +185,7 @@ def ema(running: Stats, batch: Stats, decay: float = 0.9) -> Stats:
 # Transitional: the normalised MLP moved to gradcourse.norm_mlp (issue 11). Until every
 # caller imports it from there, ``gradcourse.normalization.<name>`` returns the moved
 # object itself. Remove with the last caller.
-_MOVED = (
-    "NormMLP",
-    "NormModel",
-    "init_norm_mlp",
-    "forward",
-    "model",
-    "population_stats",
-)
+_MOVED = "NormMLP NormModel init_norm_mlp forward model population_stats".split()
 
 
 def __getattr__(name: str) -> object:
