@@ -91,7 +91,7 @@ def gelu_grad(x: ArrayLike, approximate: bool = False) -> Array:
     x < -0.75. With ``approximate=True``, the derivative of the tanh form,
     :math:`\tfrac12(1 + \tanh u) + \tfrac12 x\,(1 - \tanh^2 u)\,\sqrt{2/\pi}\,
     (1 + 3 \cdot 0.044715\,x^2)` with :math:`u = \sqrt{2/\pi}(x + 0.044715 x^3)`; the
-    factor :math:`1 - \tanh^2 u` is computed as :func:`tanh_grad`, which keeps its tail.
+    factor :math:`1 - \tanh^2 u` is computed as :func:`.tanh_grad`, which keeps its tail.
 
     Raises:
         ValueError: if ``approximate`` is not a bool.
@@ -219,7 +219,7 @@ def hard_swish_grad(x: ArrayLike) -> Array:
     1 for x >= 3.
 
     Convention at the kinks: 0 at x = -3 and 1 at x = 3, what ``jax.grad`` of
-    :func:`jax.nn.hard_swish` gives with :func:`relu6`'s convention. The derivative jumps
+    :func:`jax.nn.hard_swish` gives with :func:`.relu6`'s convention. The derivative jumps
     from 3/2 to 1 at x = 3, so :math:`\sup|\phi'| = 3/2` is approached from the left and
     never attained.
     """
@@ -263,7 +263,7 @@ def mish_grad(x: ArrayLike) -> Array:
         \operatorname{mish}'(x) = \tanh(s) + x\,\bigl(1 - \tanh^2(s)\bigr)\,\sigma(x),
         \qquad s = \operatorname{softplus}(x),
 
-    with :math:`1 - \tanh^2` computed as :func:`tanh_grad`. Its maximum is about 1.0885
+    with :math:`1 - \tanh^2` computed as :func:`.tanh_grad`. Its maximum is about 1.0885
     at x = 1.4906.
     """
     x = inexact(x)

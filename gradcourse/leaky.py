@@ -78,7 +78,7 @@ def leaky_relu_grad(x: ArrayLike, negative_slope: ArrayLike = 0.01) -> Array:
 
     Convention at the kink: the right derivative 1 at x = 0, as ``jax.grad`` of
     :func:`jax.nn.leaky_relu` (which selects the ``x >= 0`` branch there). Note that
-    this differs from :func:`relu_grad`, which takes 0 at x = 0.
+    this differs from :func:`.relu_grad`, which takes 0 at x = 0.
 
     Raises:
         ValueError: if ``negative_slope`` is a number outside [0, 1].

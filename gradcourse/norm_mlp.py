@@ -5,7 +5,7 @@ statistics.
 
     z_l = W_l h_{l-1} + b_l, \qquad u_l = \mathrm{Norm}(z_l), \qquad h_l = \phi(u_l),
 
-with :math:`\mathrm{Norm}` one of :data:`gradcourse.normalization.NORMS` (batch, layer or
+with :math:`\mathrm{Norm}` one of :data:`.NORMS` (batch, layer or
 none). :class:`NormModel` is the training-mode network that :func:`gradcourse.train.fit`
 needs (``model(params, xs) -> (outputs, Trace)``, pure), a frozen dataclass so that equal
 models share one compiled program. The statistics for evaluation are computed *after*
@@ -108,7 +108,7 @@ def _norm_layer(norm: str | Array, aff: Affine, z: Array, stats: Stats | None) -
 
 
 def _check_norm(norm: str | ArrayLike) -> str | Array:
-    """A name in :data:`NORMS`, or an integer index into it (range-checked if concrete)."""
+    """A name in :data:`.NORMS`, or an integer index into it (range-checked if concrete)."""
     if isinstance(norm, str):
         return _checks.one_of("norm", norm, NORMS)
     index = jnp.asarray(norm)
@@ -140,8 +140,8 @@ def forward(
         params: a :class:`NormMLP`.
         xs: ``(batch, in_dim)``.
         activation: registry name or elementwise function.
-        norm: one of :data:`NORMS` (``"none"`` ignores ``params.norm``), or an
-            integer index into :data:`NORMS`. The index may be traced: inside ``jit``
+        norm: one of :data:`.NORMS` (``"none"`` ignores ``params.norm``), or an
+            integer index into :data:`.NORMS`. The index may be traced: inside ``jit``
             one compiled program then serves every normalisation (through
             :func:`jax.lax.switch`, or a select of the three under ``jax.vmap``),
             where a name compiles one program each.
@@ -152,7 +152,7 @@ def forward(
         ``(outputs, trace, batch_stats)``: outputs ``(batch, out_dim)``; a
         :class:`gradcourse.networks.Trace` whose ``pre`` is :math:`u_l` (the input of
         :math:`\phi`) and ``post`` is :math:`h_l`, each ``(batch, depth, width)``; and the
-        batch statistics of every :math:`z_l`, :class:`Stats` of ``(depth, width)``.
+        batch statistics of every :math:`z_l`, :class:`.Stats` of ``(depth, width)``.
 
     Raises:
         ValueError: for a bad ``norm``, ``xs`` that is not 2-D, or ``stats`` given with a
@@ -216,7 +216,7 @@ class NormModel:
 
     Attributes:
         activation: registry name or elementwise function.
-        norm: one of :data:`gradcourse.normalization.NORMS`.
+        norm: one of :data:`.NORMS`.
 
     Raises:
         ValueError: for a bad ``norm``.
@@ -271,7 +271,7 @@ def population_stats(
         batches: number of minibatches, >= 1.
 
     Returns:
-        :class:`Stats` of shape ``(depth, width)`` for ``forward(..., stats=...)``.
+        :class:`.Stats` of shape ``(depth, width)`` for ``forward(..., stats=...)``.
 
     Raises:
         ValueError: for a bad ``batch_size`` or ``batches``, or ``xs`` that is not 2-D.
