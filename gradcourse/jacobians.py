@@ -24,10 +24,12 @@ spectra of the products over inputs and seeds are in :mod:`gradcourse.spectra`, 
 of random Gaussian and Haar-orthogonal matrices and powers of a single matrix in
 :mod:`gradcourse.randmat`.
 
-Orthogonal weights come from :func:`jax.random.orthogonal` (QR of a Gaussian matrix with
-the signs of ``diag(R)`` folded into ``Q``, Mezzadri's recipe for the Haar measure), the
-sampler behind :func:`jax.nn.initializers.orthogonal`; the initialiser's ``(rows,
-columns)`` convention matches our ``(out, in)`` layout, so no re-implementation is needed.
+Every weight is drawn through :mod:`gradcourse.initializers`: Gaussian weights from one
+:func:`~gradcourse.initializers.normal_blocks` draw, orthogonal ones from
+:func:`~gradcourse.initializers.haar_stack` (:func:`jax.random.orthogonal`: QR of a
+Gaussian matrix with the signs of ``diag(R)`` folded into ``Q``, Mezzadri's recipe for the
+Haar measure) or :func:`~gradcourse.initializers.orthogonal`, which equals
+:func:`jax.nn.initializers.orthogonal` key for key in our ``(out, in)`` layout.
 
 References:
     Saxe, McClelland & Ganguli, `Exact solutions to the nonlinear dynamics of learning in
@@ -167,7 +169,7 @@ def _init_mean_field(
         )
     if weights == "orthogonal":
         unit = init_mlp(key, in_dim, width, depth, out_dim,
-                        w_init=jax.nn.initializers.orthogonal(),
+                        w_init=initializers.orthogonal(),
                         b_init=jax.nn.initializers.normal(1.0))  # fmt: skip
         return jax.tree.map(lambda layer: type(layer)(sw * layer.w, sb * layer.b), unit,
                             is_leaf=lambda x: hasattr(x, "w"))  # fmt: skip
