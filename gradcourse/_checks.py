@@ -8,7 +8,9 @@ at trace time on Python values and static shapes, so they cost nothing inside ``
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+import jax
 
 
 def positive_int(name: str, value: object) -> int:
@@ -64,6 +66,39 @@ def ndim(name: str, array: object, expected: int | Sequence[int]) -> None:
         shape = getattr(array, "shape", None)
         want = " or ".join(str(a) for a in allowed)
         raise ValueError(f"{name} must have {want} dimensions, got shape {shape}")
+
+
+def finite(name: str, value: object) -> float:
+    """Return ``value`` if it is a finite real number, else raise ``ValueError``."""
+    if not _is_real(value):
+        raise ValueError(f"{name} must be a finite real number, got {value!r}")
+    return float(value)  # type: ignore[arg-type]
+
+
+def unit_interval(name: str, value: object) -> float:
+    """Return ``value`` if it lies in [0, 1], else raise ``ValueError``."""
+    return in_range(name, value, 0.0, 1.0)
+
+
+def boolean(name: str, value: object) -> None:
+    """Raise ``ValueError`` unless ``value`` is ``True`` or ``False``."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+
+
+def variance(name: str, value: object) -> None:
+    """Raise ``ValueError`` unless ``value`` is a finite number >= 0; a traced value
+    (inside ``jit`` or ``vmap``) passes unchecked."""
+    if isinstance(value, jax.core.Tracer):
+        return
+    non_negative(name, float(value))  # type: ignore[arg-type]
+
+
+def if_number(name: str, value: object, check: Callable[[str, object], float]) -> None:
+    """Apply ``check`` to a hyper-parameter given as a Python number; arrays (possibly
+    traced or learnable) pass through unchecked."""
+    if isinstance(value, (bool, int, float)):
+        check(name, value)
 
 
 def _is_real(value: object) -> bool:

@@ -62,9 +62,9 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks, meanfield
-from gradcourse.meanfield import ActivationSpec, _kinks, _resolve
 from gradcourse.quadrature import _check_order, check_non_negative, gaussian_rule
 from gradcourse.quadrature import pieces_rule as _pieces_rule
+from gradcourse.registry import ActivationSpec, derivative_pair, kinks
 
 __all__ = ["DepthScales", "correlation_map", "correlation_trajectory", "depth_scales"]
 
@@ -92,17 +92,17 @@ class DepthScales(NamedTuple):
 
 def _pair_expectation(f, g, c: Array, q: Array, activation: ActivationSpec) -> Array:
     """E[f(u_a) g(u_b)] for (u_a, u_b) ~ N(0, q [[1, c], [c, 1]]), elementwise in c, q."""
-    kinks = _kinks(activation)
+    breaks = kinks(activation)
     c, q = jnp.broadcast_arrays(
         jnp.asarray(c, jnp.float32), jnp.asarray(q, jnp.float32)
     )
-    ua, wa = gaussian_rule(q, breakpoints=kinks)  # (..., M)
+    ua, wa = gaussian_rule(q, breakpoints=breaks)  # (..., M)
     mean = c[..., None] * ua
     sd = jnp.sqrt(jnp.maximum(q * (1.0 - c**2), 0.0))[..., None]
     # inner variable xi ~ N(0, 1); u_b = mean + sd * xi crosses kink k at (k - mean)/sd
     safe = jnp.where(sd > 0, sd, 1.0)
     cuts = [jnp.zeros_like(mean)]  # xi = 0 keeps both outer tilts decaying
-    cuts += [jnp.where(sd > 0, (k - mean) / safe, 0.0) for k in (0.0, *kinks)]
+    cuts += [jnp.where(sd > 0, (k - mean) / safe, 0.0) for k in (0.0, *breaks)]
     xi, wb = _pieces_rule(jnp.stack(cuts, -1), _INNER)  # (..., M, M')
     ub = mean[..., None] + sd[..., None] * xi
     inner = jnp.sum(wb * g(ub), axis=-1)
@@ -143,7 +143,7 @@ def correlation_map(
         1.0
     """
     _check_c(c)
-    _resolve(activation)
+    derivative_pair(activation)
     check_non_negative("sigma_w2", sigma_w2)
     check_non_negative("sigma_b2", sigma_b2)
     _check_order(order)
@@ -153,7 +153,7 @@ def correlation_map(
 
 @functools.partial(jax.jit, static_argnums=4)
 def _map(c, q, sigma_w2, sigma_b2, activation):
-    phi, _ = _resolve(activation)
+    phi, _ = derivative_pair(activation)
     q = jnp.maximum(q, 1e-30)
     return (sigma_w2 * _pair_expectation(phi, phi, c, q, activation) + sigma_b2) / q
 
@@ -192,7 +192,7 @@ def correlation_trajectory(
     """
     _checks.positive_int("depth", depth)
     _check_c(c0)
-    _resolve(activation)
+    derivative_pair(activation)
     check_non_negative("sigma_w2", sigma_w2)
     check_non_negative("sigma_b2", sigma_b2)
     q = meanfield.fixed_point(sigma_w2, sigma_b2, activation, order=_check_order(order))
@@ -254,7 +254,7 @@ def depth_scales(
         >>> round(float(d.c_star), 4), bool(abs(d.xi_c + 1 / jnp.log(d.chi)) < 1e-3)
         (1.0, True)
     """
-    _resolve(activation)
+    derivative_pair(activation)
     check_non_negative("sigma_w2", sigma_w2)
     check_non_negative("sigma_b2", sigma_b2)
     _checks.positive_int("iterations", iterations)
@@ -265,7 +265,7 @@ def depth_scales(
 
 @functools.partial(jax.jit, static_argnums=(4, 5, 6))
 def _scales(q, chi, sigma_w2, sigma_b2, activation, iterations, order):
-    _, dphi = _resolve(activation)
+    _, dphi = derivative_pair(activation)
     q = jnp.maximum(q, 1e-30)
 
     def length(qq: Array) -> Array:

@@ -39,6 +39,8 @@ References:
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable, Sequence
 
 import jax
@@ -47,7 +49,7 @@ from jax import Array
 from jax.typing import DTypeLike
 
 from gradcourse import _checks
-from gradcourse.activations import get
+from gradcourse.registry import get
 
 __all__ = [
     "Initializer",
@@ -66,6 +68,8 @@ __all__ = [
     "orthogonal",
     "constant",
     "zeros",
+    "normal_blocks",
+    "haar_stack",
 ]
 
 Initializer = Callable[..., Array]
@@ -102,7 +106,7 @@ def gain(activation: str) -> float:
 
     A fan-in initialiser with :math:`\\operatorname{Var}(w) = g^2 / n_{\\text{in}}`
     keeps the forward signal's scale for that activation; the value comes from
-    :func:`gradcourse.activations.get`.
+    :func:`gradcourse.registry.get`.
 
     Raises:
         ValueError: if ``activation`` is not registered.
@@ -258,6 +262,50 @@ def zeros(key: Array, shape: Sequence[int], dtype: DTypeLike = jnp.float32) -> A
     """All zeros (``jax.nn.initializers.zeros``); fine for biases, fatal for weights."""
     del key
     return jnp.zeros(tuple(shape), dtype)
+
+
+def normal_blocks(
+    key: Array,
+    shapes: Sequence[Sequence[int]],
+    batch: Sequence[int] = (),
+    dtype: DTypeLike = jnp.float32,
+) -> list[Array]:
+    r"""Standard-normal arrays of several shapes from **one** draw, for a whole network.
+
+    Draws :math:`\varepsilon \sim \mathcal N(0, I)` of shape ``(*batch, total)`` and
+    cuts it into ``(*batch, *shape)`` blocks in order. The caller scales the blocks (by
+    a gain over :math:`\sqrt{n_{\text{in}}}`, or a mean-field :math:`\sigma_w`); one
+    random-number kernel for every layer keeps the compiled initialiser small (each
+    ``jax.random`` call site compiles the threefry generator again, which dominates a
+    small chapter's run time).
+
+    Args:
+        key: PRNG key.
+        shapes: the blocks' shapes, in order.
+        batch: leading axes shared by every block (seeds, ensemble members).
+        dtype: floating dtype.
+
+    Returns:
+        One array per shape, ``(*batch, *shape)``.
+
+    Examples:
+        >>> w1, w2 = normal_blocks(jax.random.key(0), [(3, 2), (4,)], batch=(5,))
+        >>> w1.shape, w2.shape
+        ((5, 3, 2), (5, 4))
+    """
+    sizes = [math.prod(shape) for shape in shapes]
+    eps = jax.random.normal(key, (*batch, sum(sizes)), dtype)
+    parts = jnp.split(eps, list(itertools.accumulate(sizes))[:-1], axis=-1)
+    return [
+        part.reshape((*batch, *shape))
+        for part, shape in zip(parts, shapes, strict=True)
+    ]
+
+
+def haar_stack(key: Array, n: int, count: int) -> Array:
+    """``count`` independent Haar-orthogonal ``(n, n)`` matrices, ``(count, n, n)``, in
+    one batched QR (:func:`jax.random.orthogonal`, Mezzadri's sign correction)."""
+    return jax.random.orthogonal(key, n, (count,))
 
 
 def _sq(name: str, value: float) -> float:

@@ -19,14 +19,17 @@ multiplies the loss gradient by the same factors transposed, in the other order:
 
 How large these products are is set by their **singular values**, not by the
 eigenvalues of the factors. This module computes the factors with :func:`jax.jacfwd`,
-their running product with :func:`jax.lax.scan`, spectra batched over inputs and seeds
-with :func:`jax.vmap`, products of random Gaussian and Haar-orthogonal matrices with their
-exact log-norm statistics, and powers of a single (possibly non-normal) matrix.
+their running product with :func:`jax.lax.scan`, and the back-propagated signals; the
+spectra of the products over inputs and seeds are in :mod:`gradcourse.spectra`, products
+of random Gaussian and Haar-orthogonal matrices and powers of a single matrix in
+:mod:`gradcourse.randmat`.
 
-Orthogonal weights come from :func:`jax.random.orthogonal` (QR of a Gaussian matrix with
-the signs of ``diag(R)`` folded into ``Q``, Mezzadri's recipe for the Haar measure), the
-sampler behind :func:`jax.nn.initializers.orthogonal`; the initialiser's ``(rows,
-columns)`` convention matches our ``(out, in)`` layout, so no re-implementation is needed.
+Every weight is drawn through :mod:`gradcourse.initializers`: Gaussian weights from one
+:func:`~gradcourse.initializers.normal_blocks` draw, orthogonal ones from
+:func:`~gradcourse.initializers.haar_stack` (:func:`jax.random.orthogonal`: QR of a
+Gaussian matrix with the signs of ``diag(R)`` folded into ``Q``, Mezzadri's recipe for the
+Haar measure) or :func:`~gradcourse.initializers.orthogonal`, which equals
+:func:`jax.nn.initializers.orthogonal` key for key in our ``(out, in)`` layout.
 
 References:
     Saxe, McClelland & Ganguli, `Exact solutions to the nonlinear dynamics of learning in
@@ -48,18 +51,9 @@ import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
-from gradcourse import _checks
-from gradcourse.activations import resolve
+from gradcourse import _checks, initializers
 from gradcourse.networks import MLP, ActivationLike, Dense, forward_with_trace, init_mlp
-from gradcourse.probes import grad_norms
-from gradcourse.randmat import (  # noqa: F401  (re-exported: gc.jacobians.random_chain, ...)
-    _lyapunov,
-    chain_log_norms,
-    gaussian_log_growth,
-    power_norms,
-    random_chain,
-    spectral_radius,
-)
+from gradcourse.registry import resolve
 
 __all__ = [
     "WEIGHTS",
@@ -69,10 +63,6 @@ __all__ = [
     "jacobian_products",
     "input_output_jacobian",
     "backprop_signals",
-    "jacobian_spectra",
-    "spectra_seeds",
-    "log_spectra_seeds",
-    "gradient_gains",
 ]
 
 #: The weight ensembles, i.i.d. Gaussian or Haar-orthogonal (semi-orthogonal if not square).
@@ -89,12 +79,6 @@ class LayerJacobians(NamedTuple):
 
     first: Array
     hidden: Array
-
-
-def _check_sigma(name: str, value: ArrayLike) -> None:
-    if isinstance(value, jax.core.Tracer):
-        return
-    _checks.non_negative(name, float(value))  # type: ignore[arg-type]
 
 
 def init_mean_field(
@@ -146,8 +130,8 @@ def init_mean_field(
         True
     """
     _checks.one_of("weights", weights, WEIGHTS)
-    _check_sigma("sigma_w2", sigma_w2)
-    _check_sigma("sigma_b2", sigma_b2)
+    _checks.variance("sigma_w2", sigma_w2)
+    _checks.variance("sigma_b2", sigma_b2)
     for name, value in [("in_dim", in_dim), ("width", width), ("depth", depth),
                         ("out_dim", out_dim)]:  # fmt: skip
         _checks.positive_int(name, value)
@@ -175,8 +159,8 @@ def _init_mean_field(
         # Haar matrix of size ``width`` with ``cols = width`` or ``rows = width`` is
         # Haar semi-orthogonal, as :func:`jax.nn.initializers.orthogonal` draws it.
         k_w, k_b = jax.random.split(key)
-        q = jax.random.orthogonal(k_w, width, (depth + 1,))
-        u = jax.random.normal(k_b, (depth * width + out_dim,))
+        q = initializers.haar_stack(k_w, width, depth + 1)
+        (u,) = initializers.normal_blocks(k_b, [(depth * width + out_dim,)])
         b = sb * u
         return MLP(
             Dense(sw * q[0][:, :in_dim], b[:width]),
@@ -185,21 +169,18 @@ def _init_mean_field(
         )
     if weights == "orthogonal":
         unit = init_mlp(key, in_dim, width, depth, out_dim,
-                        w_init=jax.nn.initializers.orthogonal(),
+                        w_init=initializers.orthogonal(),
                         b_init=jax.nn.initializers.normal(1.0))  # fmt: skip
         return jax.tree.map(lambda layer: type(layer)(sw * layer.w, sb * layer.b), unit,
                             is_leaf=lambda x: hasattr(x, "w"))  # fmt: skip
     # Gaussian: one draw for all weights and one for all biases (a single random-number
     # kernel each, so compiling an initialiser under jit stays cheap).
     shapes = [(width, in_dim), (depth - 1, width, width), (out_dim, width)]
-    sizes = [int(np.prod(sh)) for sh in shapes]
     k_w, k_b = jax.random.split(key)
-    z = jax.random.normal(k_w, (sum(sizes),))
-    u = jax.random.normal(k_b, (depth * width + out_dim,))
-    ends = np.cumsum(sizes)
+    z = initializers.normal_blocks(k_w, shapes)
+    (u,) = initializers.normal_blocks(k_b, [(depth * width + out_dim,)])
     w_first, w_hidden, w_out = (
-        z[e - n : e].reshape(sh) * (sw / np.sqrt(sh[-1]))
-        for e, n, sh in zip(ends, sizes, shapes, strict=True)
+        block * (sw / np.sqrt(sh[-1])) for block, sh in zip(z, shapes, strict=True)
     )
     b = sb * u
     return MLP(
@@ -366,316 +347,3 @@ def _backprop_signals(hidden: Array, g: Array) -> Array:
 
     _, lower = jax.lax.scan(step, g, hidden, reverse=True)
     return jnp.concatenate([lower, g[None]])
-
-
-def _slopes(phi: ActivationLike, z: Array) -> Array:
-    # phi'(z) elementwise: a JVP with a tangent of ones (phi acts entry by entry).
-    return jax.jvp(resolve(phi), (z,), (jnp.ones_like(z),))[1]
-
-
-@functools.partial(jax.jit, static_argnames=("layers",))
-def _product_spectra(
-    first_w: Array, hidden_w: Array, slopes: Array, layers: tuple[int, ...]
-) -> Array:
-    # slopes: (batch, depth, width) = phi'(z_l). J_l = diag(slopes_l) W_l, so the heavy
-    # part (products and SVDs) does not depend on the activation and compiles once.
-    def one(s: Array) -> Array:
-        jacs = LayerJacobians(s[0][:, None] * first_w, s[1:, :, None] * hidden_w)
-        prods = jacobian_products(jacs)
-        return jnp.linalg.svd(prods[jnp.asarray(layers) - 1], compute_uv=False)
-
-    return jax.vmap(one)(slopes)
-
-
-@functools.partial(jax.jit, static_argnames=("activation",))
-def _batch_slopes(params: MLP, xs: Array, activation: ActivationLike) -> Array:
-    pre = jax.vmap(lambda x: forward_with_trace(params, x, activation)[1].pre)(xs)
-    return _slopes(activation, pre)
-
-
-def _spectra(
-    params: MLP, xs: Array, activation: ActivationLike, layers: tuple[int, ...]
-) -> Array:
-    slopes = _batch_slopes(params, xs, activation)
-    return _product_spectra(params.first.w, params.hidden.w, slopes, layers)
-
-
-def jacobian_spectra(
-    params: MLP,
-    xs: ArrayLike,
-    activation: ActivationLike = "tanh",
-    *,
-    layers: tuple[int, ...] | None = None,
-) -> Array:
-    r"""Singular values of :math:`\partial h_l / \partial x` for a batch of inputs.
-
-    One forward pass and one scanned product per input give the spectra at every
-    requested depth :math:`l` at once (the product is shared); inputs are mapped with
-    :func:`jax.vmap`. The squared singular values of :math:`P_l` are the factors by which
-    :math:`P_l` stretches each direction; their mean is :math:`\frac1n
-    \operatorname{tr} P_l^\top P_l \approx \chi^l` in the mean-field limit.
-
-    Args:
-        params: network parameters.
-        xs: inputs, ``(batch, in_dim)``.
-        activation: registry name or elementwise function (static).
-        layers: 1-based depths at which to take the spectrum, each in
-            ``[1, params.depth]``; default ``(params.depth,)``.
-
-    Returns:
-        ``(batch, len(layers), min(width, in_dim))`` singular values, descending.
-
-    Raises:
-        ValueError: if ``xs`` is not 2-D or a layer index is out of range.
-
-    References:
-        Pennington, Schoenholz & Ganguli, `Resurrecting the sigmoid in deep learning
-        through dynamical isometry <https://arxiv.org/abs/1711.04735>`_, 2017.
-    """
-    xs = jnp.asarray(xs)
-    _checks.ndim("xs", xs, 2)
-    layers = (params.depth,) if layers is None else tuple(layers)
-    _check_layers(layers, params.depth)
-    return _spectra(params, xs, activation, layers)
-
-
-def _check_layers(layers: tuple[int, ...], depth: int) -> None:
-    if not layers or any(
-        isinstance(l_, bool) or not isinstance(l_, int) or not 1 <= l_ <= depth
-        for l_ in layers
-    ):
-        raise ValueError(f"layers must be integers in [1, {depth}], got {layers!r}")
-
-
-def _check_seed_args(
-    xs, width, depth, weights, sigma_w2, sigma_b2, layers, square=False
-):
-    """The arguments of :func:`spectra_seeds` and :func:`log_spectra_seeds`, checked;
-    returns ``xs`` as an array and ``layers`` as a tuple (``(depth,)`` when ``None``)."""
-    xs = jnp.asarray(xs)
-    _checks.ndim("xs", xs, 2)
-    _checks.positive_int("width", width)
-    if square and xs.shape[1] != width:
-        raise ValueError(f"xs must have width = {width} columns, got {xs.shape}")
-    _checks.positive_int("depth", depth)
-    _checks.one_of("weights", weights, WEIGHTS)
-    _check_sigma("sigma_w2", sigma_w2)
-    _check_sigma("sigma_b2", sigma_b2)
-    layers = (depth,) if layers is None else tuple(layers)
-    _check_layers(layers, depth)
-    return xs, layers
-
-
-def spectra_seeds(
-    keys: Array,
-    xs: ArrayLike,
-    *,
-    width: int,
-    depth: int,
-    activation: ActivationLike = "tanh",
-    sigma_w2: ArrayLike = 1.0,
-    sigma_b2: ArrayLike = 0.0,
-    weights: str = "gaussian",
-    layers: tuple[int, ...] | None = None,
-) -> Array:
-    """:func:`jacobian_spectra` of one network per key (seeds and inputs mapped with
-    ``jax.vmap``).
-
-    Networks come from :func:`init_mean_field` with ``in_dim = xs.shape[1]`` (take it
-    equal to ``width`` for square Jacobians).
-
-    Args:
-        keys: PRNG keys, shape ``(seeds,)``.
-        xs: inputs, ``(batch, in_dim)``.
-        width, depth: network size.
-        activation: registry name or elementwise function.
-        sigma_w2, sigma_b2, weights: as in :func:`init_mean_field`.
-        layers: depths, as in :func:`jacobian_spectra`.
-
-    Returns:
-        ``(seeds, batch, len(layers), min(width, in_dim))`` singular values.
-
-    Raises:
-        ValueError: as :func:`init_mean_field` and :func:`jacobian_spectra`.
-    """
-    xs, layers = _check_seed_args(xs, width, depth, weights, sigma_w2, sigma_b2, layers)
-    # Three programs, each mapped over the seeds: the initialisation (one per ensemble),
-    # the slopes phi'(z_l) (one per activation) and the products with their SVDs (one for
-    # every activation and ensemble), rather than one per combination.
-    params = _init_seeds(keys, sigma_w2, sigma_b2, xs.shape[1], width, depth, weights)
-    slopes = _seed_slopes(params, xs, activation)
-    return _seed_spectra(params.first.w, params.hidden.w, slopes, layers)
-
-
-def log_spectra_seeds(
-    keys: Array,
-    xs: ArrayLike,
-    *,
-    width: int,
-    depth: int,
-    activation: ActivationLike = "tanh",
-    sigma_w2: ArrayLike = 1.0,
-    sigma_b2: ArrayLike = 0.0,
-    weights: str = "gaussian",
-    layers: tuple[int, ...] | None = None,
-) -> Array:
-    r"""Log singular values of :math:`\partial h_l / \partial x` by repeated QR.
-
-    As :func:`spectra_seeds`, but the product is never formed: the layer Jacobians are
-    applied to an orthonormal frame that is re-orthonormalised after every layer
-    (:func:`gradcourse.randmat.lyapunov_spectrum`), and the logs of the diagonals of
-    the triangular factors are summed. A float32 SVD of the product cannot see singular
-    values more than about seven decades below the largest (a float64 one, sixteen);
-    these logs have no such floor, and for long products they equal the log singular
-    values to within :math:`O(1)` of :math:`O(l)` (Oseledets).
-
-    Args:
-        keys, xs, width, depth, activation, sigma_w2, sigma_b2, weights, layers: as in
-            :func:`spectra_seeds`; ``xs.shape[1]`` must equal ``width``.
-
-    Returns:
-        ``(seeds, batch, len(layers), width)`` natural logs, descending.
-
-    Raises:
-        ValueError: as :func:`spectra_seeds`, or if ``xs.shape[1] != width``.
-    """
-    xs, layers = _check_seed_args(
-        xs, width, depth, weights, sigma_w2, sigma_b2, layers, square=True
-    )
-    params = _init_seeds(keys, sigma_w2, sigma_b2, width, width, depth, weights)
-    slopes = _seed_slopes(params, xs, activation)
-    return _seed_log_spectra(params.first.w, params.hidden.w, slopes, layers)
-
-
-@functools.partial(jax.jit, static_argnames=("layers",))
-def _seed_log_spectra(
-    first_w: Array, hidden_w: Array, slopes: Array, layers: tuple[int, ...]
-) -> Array:
-    def one(f: Array, h: Array, s: Array) -> Array:  # s: (depth, width) for one input
-        mats = jnp.concatenate([f[None], h]) * s[:, :, None]  # J_l = diag(phi') W_l
-        logs = _lyapunov(mats)[jnp.asarray(layers) - 1]
-        return -jnp.sort(-logs, axis=-1)
-
-    per_seed = jax.vmap(one, in_axes=(None, None, 0))
-    return jax.vmap(per_seed)(first_w, hidden_w, slopes)
-
-
-@functools.partial(jax.jit, static_argnums=(3, 4, 5, 6))
-def _init_seeds(
-    keys: Array,
-    sigma_w2: ArrayLike,
-    sigma_b2: ArrayLike,
-    in_dim: int,
-    width: int,
-    depth: int,
-    weights: str,
-) -> MLP:
-    return jax.vmap(
-        lambda k: _init_mean_field(
-            k, sigma_w2, sigma_b2, in_dim, width, depth, 1, weights
-        )
-    )(keys)
-
-
-@functools.partial(jax.jit, static_argnames=("activation",))
-def _seed_slopes(params: MLP, xs: Array, activation: ActivationLike) -> Array:
-    return jax.vmap(lambda p: _batch_slopes(p, xs, activation))(params)
-
-
-@functools.partial(jax.jit, static_argnames=("layers",))
-def _seed_spectra(
-    first_w: Array, hidden_w: Array, slopes: Array, layers: tuple[int, ...]
-) -> Array:
-    return jax.vmap(lambda f, h, s: _product_spectra(f, h, s, layers))(
-        first_w, hidden_w, slopes
-    )
-
-
-@functools.partial(
-    jax.jit, static_argnames=("width", "depth", "activation", "weights", "out_dim")
-)
-def _gains(
-    key: Array,
-    xs: Array,
-    ys: Array,
-    sigma_w2: Array,
-    sigma_b2: Array,
-    width: int,
-    depth: int,
-    activation: ActivationLike,
-    weights: str,
-    out_dim: int,
-) -> Array:
-    params = init_mean_field(key, xs.shape[1], width, depth, out_dim, sigma_w2=sigma_w2,
-                             sigma_b2=sigma_b2, weights=weights)  # fmt: skip
-    hidden = grad_norms(params, xs, ys, activation).hidden
-    return hidden[:-1] / hidden[1:]
-
-
-def gradient_gains(
-    key: Array,
-    xs: ArrayLike,
-    ys: ArrayLike,
-    *,
-    width: int,
-    depth: int,
-    sigma_w2: ArrayLike,
-    sigma_b2: ArrayLike = 0.0,
-    activation: ActivationLike = "tanh",
-    weights: str = "gaussian",
-) -> Array:
-    r"""Measured per-layer gain of the back-propagated gradient in a fresh network.
-
-    .. math::
-
-        r_l = \frac{\lVert \partial L / \partial H_l \rVert_F}
-                   {\lVert \partial L / \partial H_{l+1} \rVert_F},
-        \qquad l = 1, \dots, L - 1,
-
-    for the cross-entropy loss of a batch (norms from
-    :func:`gradcourse.probes.grad_norms`) in a network drawn by :func:`init_mean_field`.
-    Mean-field theory predicts
-    :math:`r_l^2 \approx \chi` once the layers have reached :math:`q^*`
-    (:func:`gradcourse.meanfield.mean_field`). Jitted; ``sigma_w2`` and ``sigma_b2`` are
-    traced, so ``jax.vmap`` maps it over seeds and over grids of variances.
-
-    Args:
-        key: PRNG key for the network.
-        xs: inputs ``(batch, in_dim)``.
-        ys: integer labels ``(batch,)``; ``out_dim = max(ys) + 1`` (at least 2).
-        width, depth: network size, integers >= 1 and depth >= 2.
-        sigma_w2, sigma_b2: variances, >= 0.
-        activation: registry name or elementwise function.
-        weights: one of :data:`WEIGHTS`.
-
-    Returns:
-        ``(depth - 1,)`` ratios :math:`r_1, \dots, r_{L-1}`.
-
-    Raises:
-        ValueError: for bad sizes, shapes, variances or ``weights``.
-
-    References:
-        Schoenholz et al., `Deep Information Propagation
-        <https://arxiv.org/abs/1611.01232>`_, 2017 (Fig. 4).
-    """
-    xs, ys = jnp.asarray(xs), jnp.asarray(ys)
-    _checks.ndim("xs", xs, 2)
-    _checks.ndim("ys", ys, 1)
-    _checks.positive_int("width", width)
-    _checks.positive_int("depth", depth)
-    if depth < 2:
-        raise ValueError(f"depth must be an integer >= 2, got {depth!r}")
-    _checks.one_of("weights", weights, WEIGHTS)
-    _check_sigma("sigma_w2", sigma_w2)
-    _check_sigma("sigma_b2", sigma_b2)
-    if ys.shape[0] != xs.shape[0]:
-        raise ValueError(
-            f"ys must have the batch size of xs ({xs.shape[0]}), got shape {ys.shape}"
-        )
-    # Labels read on the host: an eager ``ys.max()`` would compile a program of its own.
-    out_dim = (
-        2 if isinstance(ys, jax.core.Tracer) else max(2, int(np.asarray(ys).max()) + 1)
-    )
-    return _gains(key, xs, ys, jnp.asarray(sigma_w2, xs.dtype),
-                  jnp.asarray(sigma_b2, xs.dtype), width, depth, activation, weights,
-                  out_dim)  # fmt: skip

@@ -59,17 +59,15 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse.activations import get
+from gradcourse._linalg import in_blocks
 from gradcourse.quadrature import (
     _check_order,
-    gauss_hermite,  # noqa: F401  (re-exported: gc.meanfield.gauss_hermite)
     gaussian_expectation,
     gaussian_rule,
 )
 from gradcourse.quadrature import check_non_negative as _check_non_negative
+from gradcourse.registry import ActivationSpec, derivative_pair, kinks
 
-# gauss_hermite and gaussian_expectation are re-exported from gradcourse.quadrature
-# (documented there).
 __all__ = [
     "DEFAULT_ORDER",
     "FixedPoint",
@@ -88,14 +86,6 @@ DEFAULT_ORDER = 128
 _NEWTON_STEPS = 30
 # chi is evaluated at max(q, _Q_FLOOR): the limit q -> 0+ (float32 sqrt stays normal).
 _Q_FLOOR = 1e-30
-# Concrete inputs to the fixed-point routines are evaluated in blocks of this many values,
-# so one compiled program per activation serves a scalar, a line and a whole phase
-# diagram alike (XLA compiles a new program for every new shape).
-_BLOCK = 64
-
-ElementwiseFn = Callable[[ArrayLike], Array]
-#: A registry name (``"tanh"``) or a pair ``(phi, phi_prime)`` of elementwise functions.
-ActivationSpec = str | tuple[ElementwiseFn, ElementwiseFn]
 
 
 class FixedPoint(NamedTuple):
@@ -112,54 +102,6 @@ class FixedPoint(NamedTuple):
     q_star: Array
     chi: Array
     depth_scale: Array
-
-
-def _kinks(activation: ActivationSpec) -> tuple[float, ...]:
-    """Break points of a registered activation (0 is always split at)."""
-    return get(activation).kinks if isinstance(activation, str) else ()
-
-
-def _resolve(activation: ActivationSpec) -> tuple[ElementwiseFn, ElementwiseFn]:
-    if isinstance(activation, str):
-        entry = get(activation)
-        return entry.fn, entry.grad
-    if (
-        isinstance(activation, tuple)
-        and len(activation) == 2
-        and all(callable(f) for f in activation)
-    ):
-        return activation
-    raise ValueError(
-        "activation must be a registry name or a pair (phi, phi_prime) of callables, "
-        f"got {activation!r}"
-    )
-
-
-def _in_blocks(fn: Callable[..., Any], *args: ArrayLike) -> Any:
-    """``fn(*args)`` for an elementwise jitted ``fn``, evaluated in fixed-size blocks.
-
-    The arguments are broadcast, flattened and padded (with their first value) to a
-    multiple of :data:`_BLOCK` in NumPy, and ``fn`` runs on one block at a time, so it is
-    compiled once for every input shape. Traced arguments (inside ``jit`` or ``vmap``)
-    go to ``fn`` directly.
-    """
-    if any(isinstance(a, jax.core.Tracer) for a in args):
-        return fn(*args)
-    flat = np.broadcast_arrays(*(np.asarray(a, np.float32) for a in args))
-    shape, size = flat[0].shape, flat[0].size
-    if size == 0:
-        return fn(*(jnp.asarray(a) for a in flat))
-    pad = -size % _BLOCK
-    flat = [
-        np.concatenate([a.ravel(), np.full(pad, a.flat[0], np.float32)]) for a in flat
-    ]
-    blocks = [
-        jax.tree.map(np.asarray, fn(*(a[i : i + _BLOCK] for a in flat)))
-        for i in range(0, size + pad, _BLOCK)
-    ]
-    return jax.tree.map(
-        lambda *b: jnp.asarray(np.concatenate(b)[:size].reshape(shape)), *blocks
-    )
 
 
 def variance_map(
@@ -198,11 +140,11 @@ def variance_map(
         >>> round(float(variance_map(1.0, 2.0, 0.0, (jax.nn.relu, lambda z: (z > 0) * 1.0))), 4)
         1.0
     """
-    phi, _ = _resolve(activation)
+    phi, _ = derivative_pair(activation)
     _check_non_negative("sigma_w2", sigma_w2)
     _check_non_negative("sigma_b2", sigma_b2)
     second_moment = gaussian_expectation(
-        lambda z: phi(z) ** 2, q, order=order, breakpoints=_kinks(activation)
+        lambda z: phi(z) ** 2, q, order=order, breakpoints=kinks(activation)
     )
     return sigma_w2 * second_moment + sigma_b2
 
@@ -237,7 +179,7 @@ def variance_trajectory(
     """
     _checks.positive_int("depth", depth)
     _check_non_negative("q0", q0)
-    _resolve(activation)
+    derivative_pair(activation)
     _check_non_negative("sigma_w2", sigma_w2)
     _check_non_negative("sigma_b2", sigma_b2)
     q1 = jnp.asarray(sigma_w2 * jnp.asarray(q0, jnp.float32) + sigma_b2, jnp.float32)
@@ -249,6 +191,26 @@ def variance_trajectory(
 
     _, rest = jax.lax.scan(step, q1, None, length=depth - 1)
     return jnp.concatenate([q1[None], rest])
+
+
+def _check_recursion(
+    sigma_w2: ArrayLike,
+    sigma_b2: ArrayLike,
+    activation: ActivationSpec,
+    iterations: int,
+    order: int,
+) -> None:
+    """The arguments of :func:`fixed_point` and :func:`mean_field`, checked."""
+    _checks.positive_int("iterations", iterations)
+    derivative_pair(activation)
+    _check_non_negative("sigma_w2", sigma_w2)
+    _check_non_negative("sigma_b2", sigma_b2)
+    _check_order(order)
+
+
+def _on_grid(fn: Callable[..., Any], sigma_w2: ArrayLike, sigma_b2: ArrayLike, *static):
+    """``fn(sigma_w2, sigma_b2, *static)`` broadcast over the variances, in blocks."""
+    return in_blocks(lambda sw2, sb2: fn(sw2, sb2, *static), sigma_w2, sigma_b2)
 
 
 def fixed_point(
@@ -292,16 +254,8 @@ def fixed_point(
         0.0
     """
     _checks.positive("q0", q0)
-    _checks.positive_int("iterations", iterations)
-    _resolve(activation)
-    _check_non_negative("sigma_w2", sigma_w2)
-    _check_non_negative("sigma_b2", sigma_b2)
-    _check_order(order)
-
-    def block(sw2: Array, sb2: Array) -> Array:
-        return _fixed_point(sw2, sb2, activation, q0, iterations, order)
-
-    return _in_blocks(block, sigma_w2, sigma_b2)
+    _check_recursion(sigma_w2, sigma_b2, activation, iterations, order)
+    return _on_grid(_fixed_point, sigma_w2, sigma_b2, activation, q0, iterations, order)
 
 
 @functools.partial(jax.jit, static_argnums=(2, 4, 5))
@@ -379,7 +333,7 @@ def chi(
         >>> round(float(chi(0.0, 1.0, "tanh")), 6)  # tanh'(0) = 1
         1.0
     """
-    _resolve(activation)
+    derivative_pair(activation)
     _check_non_negative("sigma_w2", sigma_w2)
     _check_non_negative("q", q)
     _check_order(order)
@@ -387,10 +341,10 @@ def chi(
 
 
 def _chi(q: ArrayLike, sigma_w2: ArrayLike, activation: ActivationSpec, order: int):
-    _, dphi = _resolve(activation)
+    _, dphi = derivative_pair(activation)
     # q -> 0+ limit: a kinked phi (ReLU) gets its one-sided slopes, not phi'(0).
     q = jnp.maximum(jnp.asarray(q, jnp.float32), _Q_FLOOR)
-    z, w = gaussian_rule(q, order=order, breakpoints=_kinks(activation))
+    z, w = gaussian_rule(q, order=order, breakpoints=kinks(activation))
     return sigma_w2 * jnp.sum(w * dphi(z) ** 2, axis=-1)
 
 
@@ -433,16 +387,8 @@ def mean_field(
         >>> round(float(mf.chi), 4)  # He initialisation is critical for ReLU
         1.0
     """
-    _checks.positive_int("iterations", iterations)
-    _check_order(order)
-    _resolve(activation)
-    _check_non_negative("sigma_w2", sigma_w2)
-    _check_non_negative("sigma_b2", sigma_b2)
-
-    def block(sw2: Array, sb2: Array) -> FixedPoint:
-        return _mean_field(sw2, sb2, activation, iterations, order)
-
-    return _in_blocks(block, sigma_w2, sigma_b2)
+    _check_recursion(sigma_w2, sigma_b2, activation, iterations, order)
+    return _on_grid(_mean_field, sigma_w2, sigma_b2, activation, iterations, order)
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3, 4))
@@ -535,10 +481,10 @@ def critical_sigma_w2(
     _checks.positive_int("steps", steps)
     _checks.positive_int("iterations", iterations)
     _check_order(order)
-    _resolve(activation)
+    derivative_pair(activation)
 
     def block(sb2: Array) -> Array:
         return _bisect(jnp.asarray(sb2, jnp.float32), activation, float(low),
                        float(high), steps, iterations, order)  # fmt: skip
 
-    return _in_blocks(block, sigma_b2)
+    return in_blocks(block, sigma_b2)

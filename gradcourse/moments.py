@@ -21,8 +21,8 @@ For the ELU family :math:`\phi(x) = \lambda x` (:math:`x > 0`),
 (:math:`\alpha = 0`), ELU (:math:`\lambda = 1`) and SELU, both expectations have closed
 forms (:func:`elu_family_moments`). A positive mean :math:`\mu_l` is Clevert et al.'s
 **bias shift**; SELU's constants make :math:`(\mu, \nu) = (0, 1)` a fixed point of the
-map with :math:`g = 1` (Klambauer et al.), which :func:`moment_map` iterates and
-:func:`propagate` measures in sampled networks.
+map with :math:`g = 1` (Klambauer et al.; :func:`selu_constants` derives them), which
+:func:`moment_map` iterates and :func:`propagate` measures in sampled networks.
 
 References:
     Clevert, Unterthiner & Hochreiter, `Fast and accurate deep network learning by
@@ -44,16 +44,18 @@ from jax import Array
 from jax.scipy.special import log_ndtr
 from jax.typing import ArrayLike
 
-from gradcourse import _checks
-from gradcourse.activations import resolve, selu
+from gradcourse import _checks, initializers
+from gradcourse.activations import selu
 from gradcourse.networks import MLP, ActivationLike, Dense, forward_batch
 from gradcourse.quadrature import gaussian_expectation
+from gradcourse.registry import resolve
 
 __all__ = [
     "Moments",
     "layer_moments",
     "elu_family_moments",
     "moment_map",
+    "selu_constants",
     "selu_map_jacobian",
     "propagate",
     "shifted_inputs",
@@ -139,6 +141,53 @@ def elu_family_moments(
     mean = scale * (s / math.sqrt(2 * math.pi) + alpha * (e1 - 0.5))
     second = scale**2 * (q / 2 + alpha**2 * (e2 - 2 * e1 + 0.5))
     return mean, second
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def selu_constants() -> tuple[float, float]:
+    r"""Derive SELU's :math:`(\alpha, \lambda)` from the self-normalising fixed point.
+
+    Klambauer et al. ask that a layer map inputs of mean 0 and variance 1 to outputs of
+    mean 0 and variance 1 when the weights have :math:`\sum_i w_i = 0` and
+    :math:`\sum_i w_i^2 = 1`; then the pre-activation is :math:`z \sim \mathcal N(0, 1)`
+    and the two conditions read
+
+    .. math::
+
+        \mathbb E[\operatorname{selu}(z)] = \lambda\Bigl(\tfrac{1}{\sqrt{2\pi}}
+        + \alpha\bigl(e^{1/2}\Phi(-1) - \tfrac12\bigr)\Bigr) = 0,
+
+        \mathbb E[\operatorname{selu}(z)^2] = \lambda^2\Bigl(\tfrac12 + \alpha^2
+        \bigl(e^{2}\Phi(-2) - 2 e^{1/2}\Phi(-1) + \tfrac12\bigr)\Bigr) = 1,
+
+    using :math:`\mathbb E[z\,;\,z>0] = 1/\sqrt{2\pi}`,
+    :math:`\mathbb E[z^2\,;\,z>0] = 1/2` and
+    :math:`\mathbb E[e^{kz}\,;\,z\le 0] = e^{k^2/2}\Phi(-k)`. The first equation is
+    linear in :math:`\alpha` and fixes it; the second is then linear in
+    :math:`\lambda^2`. The Gaussian integrals are evaluated with ``math.erfc`` in
+    float64.
+
+    Returns:
+        ``(alpha, scale)``, approximately (1.6733, 1.0507), the constants of
+        :func:`jax.nn.selu`.
+
+    References:
+        Klambauer, Unterthiner, Mayr & Hochreiter, `Self-normalizing neural networks
+        <https://arxiv.org/abs/1706.02515>`_, 2017.
+
+    Examples:
+        >>> [round(c, 4) for c in selu_constants()]
+        [1.6733, 1.0507]
+    """
+    e_pos = 1.0 / math.sqrt(2.0 * math.pi)  # E[z; z > 0]
+    e_exp1 = math.exp(0.5) * _normal_cdf(-1.0)  # E[e^z; z <= 0]
+    e_exp2 = math.exp(2.0) * _normal_cdf(-2.0)  # E[e^{2z}; z <= 0]
+    alpha = e_pos / (0.5 - e_exp1)
+    second = 0.5 + alpha**2 * (e_exp2 - 2.0 * e_exp1 + 0.5)
+    return alpha, 1.0 / math.sqrt(second)
 
 
 def moment_map(
@@ -289,7 +338,7 @@ def _propagate(
     in_dim = xs.shape[1]
     shape = (seeds, depth, width, max(width, in_dim))
     # one flat draw: a many-dimensional draw compiles for seconds (partitionable threefry)
-    raw = jax.random.normal(key, (math.prod(shape),), xs.dtype).reshape(shape)
+    (raw,) = initializers.normal_blocks(key, [shape], dtype=xs.dtype)
 
     def one(r: Array) -> Moments:
         params = MLP(

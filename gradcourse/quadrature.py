@@ -96,16 +96,36 @@ def _gauss_from_recurrence(
     return x, np.exp(-np.log(total) - log_scale)
 
 
-@functools.cache
+# Float64 nodes, weights and recurrence coefficients: pure numerical constants (no jit
+# identity depends on them), computed once per (family, size) because the half-line
+# recurrence costs about a second at size 512.
+_CONSTANTS: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _constant(
+    family: str, size: int, compute: Callable[[int], tuple[np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray]:
+    if (family, size) not in _CONSTANTS:
+        _CONSTANTS[family, size] = compute(size)
+    return _CONSTANTS[family, size]
+
+
 def _hermite64(order: int) -> tuple[np.ndarray, np.ndarray]:
+    return _constant("hermite", order, _hermite_rule)
+
+
+def _hermite_rule(order: int) -> tuple[np.ndarray, np.ndarray]:
     a = np.zeros(order)
     b = np.sqrt(np.arange(order, dtype=np.float64))  # He_{k+1} = x He_k - k He_{k-1}
     return _gauss_from_recurrence(a, b, 1.0)
 
 
-@functools.cache
 def _half_recurrence(n: int) -> tuple[np.ndarray, np.ndarray]:
     """Recurrence of the weight ``phi(s)`` on ``[0, inf)``, ``n`` terms (a power of 2)."""
+    return _constant("half-recurrence", n, _lanczos_half)
+
+
+def _lanczos_half(n: int) -> tuple[np.ndarray, np.ndarray]:
     reach = math.sqrt(4.0 * n) + 14.0  # beyond the largest node, sqrt(4 n)
     t, lam = np.polynomial.legendre.leggauss(max(4 * n, 400))
     s = 0.5 * reach * (t + 1.0)
@@ -124,8 +144,11 @@ def _half_recurrence(n: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-@functools.cache
 def _half64(order: int) -> tuple[np.ndarray, np.ndarray]:
+    return _constant("half", order, _half_rule)
+
+
+def _half_rule(order: int) -> tuple[np.ndarray, np.ndarray]:
     a, b = _half_recurrence(1 << (order - 1).bit_length())  # same terms for any n
     return _gauss_from_recurrence(a[:order], b[: order + 1], 0.5)
 

@@ -38,7 +38,7 @@ import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
-from gradcourse import _checks
+from gradcourse import _checks, initializers
 
 __all__ = [
     "WEIGHTS",
@@ -94,8 +94,9 @@ def random_chain(
 @functools.partial(jax.jit, static_argnums=(2, 3, 4))
 def _random_chain(key: Array, sigma: ArrayLike, n: int, depth: int, kind: str) -> Array:
     if kind == "gaussian":
-        return sigma / jnp.sqrt(n) * jax.random.normal(key, (depth, n, n))
-    return sigma * jax.random.orthogonal(key, n, (depth,))
+        (eps,) = initializers.normal_blocks(key, [(n, n)], batch=(depth,))
+        return sigma / jnp.sqrt(n) * eps
+    return sigma * initializers.haar_stack(key, n, depth)
 
 
 def chain_log_norms(mats: ArrayLike, u: ArrayLike) -> Array:

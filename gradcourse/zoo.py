@@ -1,15 +1,15 @@
 r"""The activation zoo: every registered activation compared under its own initialisation.
 
 The comparison chapter asks one question of each entry of
-:data:`gradcourse.activations.REGISTRY`: with weights drawn at the entry's own gain,
+:data:`gradcourse.registry.REGISTRY`: with weights drawn at the entry's own gain,
 :math:`W_{ij} \sim \mathcal N(0, g^2 / n_{\text{in}})`, how does the gradient norm change
 from layer to layer of a deep network, and how fast does that network train?
 
 Answering it one activation at a time costs one XLA compilation per activation (and per
-training run). This module instead builds an **ensemble**: one network per
-(activation, seed) pair, all stacked along two leading axes ``(A, S)`` and run in a single
-jitted computation in which each activation is applied only to its own slice. The member
-losses are summed, so every member receives exactly the gradient it would receive alone
+training run). This module instead runs an **ensemble** (:mod:`gradcourse.ensemble`): one
+network per (activation, seed) pair, all stacked along two leading axes ``(A, S)`` and run
+in a single jitted computation in which each activation is applied only to its own slice.
+The member losses are summed, so every member receives exactly the gradient it would receive alone
 (the sum is separable); the tests check each member against
 :func:`gradcourse.probes.grad_norms` and :func:`gradcourse.train.fit` run on that network
 by itself.
@@ -28,9 +28,7 @@ References:
 from __future__ import annotations
 
 import functools
-import itertools
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import jax
@@ -42,18 +40,20 @@ from jax.typing import ArrayLike
 
 from gradcourse import _checks
 from gradcourse._linalg import scaled_norm
-from gradcourse.activations import get, tabulate
-from gradcourse.activations import names as registry_names
-from gradcourse.networks import LOSSES, MLP, Dense, Trace
+from gradcourse.ensemble import (
+    check_names,
+    ensemble_forward,
+    ensemble_model,
+    init_ensemble,
+)
+from gradcourse.networks import LOSSES, MLP, Trace
 from gradcourse.quadrature import gaussian_rule
-from gradcourse.train import History, Model, fit
+from gradcourse.registry import get, tabulate
+from gradcourse.train import History, fit
 
 __all__ = [
     "ZooProbe",
     "ZooTraining",
-    "init_ensemble",
-    "ensemble_forward",
-    "ensemble_model",
     "mean_field_prediction",
     "probe_registry",
     "train_registry",
@@ -101,170 +101,6 @@ class ZooTraining(NamedTuple):
     train_loss: Array
     test_accuracy: Array
     history: History
-
-
-def _names(names: Sequence[str] | None) -> tuple[str, ...]:
-    names = registry_names() if names is None else tuple(names)
-    if not names:
-        raise ValueError("names must list at least one registered activation, got ()")
-    for name in names:
-        get(name)  # ValueError naming the valid choices
-    return names
-
-
-@functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5))
-def _init_base(
-    key: Array, seeds: int, in_dim: int, width: int, depth: int, out_dim: int
-) -> MLP:
-    # One Gaussian draw for everything: each jax.random call site costs a compilation
-    # of the threefry generator, which dominates a small chapter's run time.
-    shapes = [(width, in_dim), (depth - 1, width, width), (out_dim, width)]
-    sizes = [math.prod(shape) for shape in shapes]
-    eps = jax.random.normal(key, (seeds, sum(sizes)))
-    parts = jnp.split(eps, list(itertools.accumulate(sizes))[:-1], axis=1)
-    layers = []
-    for part, shape in zip(parts, shapes, strict=True):
-        w = part.reshape((seeds, *shape)) / math.sqrt(shape[-1])  # Var(w) = 1 / fan_in
-        layers.append(Dense(w, jnp.zeros((seeds, *shape[:-1]))))
-    return MLP(*layers)
-
-
-def init_ensemble(
-    key: Array,
-    names: Sequence[str],
-    seeds: int,
-    *,
-    in_dim: int,
-    width: int,
-    depth: int,
-    out_dim: int,
-) -> MLP:
-    r"""One MLP per (activation, seed), each at its activation's registry gain.
-
-    Seed ``s`` draws standard-normal matrices :math:`\varepsilon_s` (all seeds in one
-    draw from ``key``) and activation ``a`` uses the weights
-    :math:`g_a \varepsilon_s / \sqrt{n_{\text{in}}}` with its registry gain
-    :math:`g_a`: :math:`\mathcal N(0, g_a^2 / n_{\text{in}})`, untruncated, as
-    :func:`gradcourse.initializers.lecun_normal` with that gain. Biases are zero.
-
-    Args:
-        key: PRNG key.
-        names: registry names, the ``A`` axis.
-        seeds: number of seeds ``S`` >= 1.
-        in_dim, width, depth, out_dim: network size, as in
-            :func:`gradcourse.networks.init_mlp`.
-
-    Returns:
-        An :class:`~gradcourse.networks.MLP` whose arrays have two leading axes
-        ``(A, S)``.
-
-    Raises:
-        ValueError: for an unknown name or a size that is not an integer >= 1.
-    """
-    names = _names(names)
-    _checks.positive_int("seeds", seeds)
-    for name, value in [("in_dim", in_dim), ("width", width), ("depth", depth),
-                        ("out_dim", out_dim)]:  # fmt: skip
-        _checks.positive_int(name, value)
-    gains = np.array([get(n).gain for n in names], np.float32)
-    return _init_scaled(key, gains, seeds, in_dim, width, depth, out_dim)
-
-
-@functools.partial(jax.jit, static_argnums=(2, 3, 4, 5, 6))
-def _init_scaled(
-    key: Array,
-    gains: Array,
-    seeds: int,
-    in_dim: int,
-    width: int,
-    depth: int,
-    out_dim: int,
-) -> MLP:
-    """:func:`_init_base` times each activation's gain, in the same program (eager
-    scaling would compile a broadcast and a multiply per layer shape)."""
-    base = _init_base(key, seeds, in_dim, width, depth, out_dim)
-
-    def scale(layer: Dense) -> Dense:
-        g = gains.reshape((-1,) + (1,) * layer.w.ndim)
-        b = jnp.broadcast_to(layer.b, gains.shape + layer.b.shape)
-        return Dense(g * layer.w[None], b)
-
-    return MLP(scale(base.first), scale(base.hidden), scale(base.readout))
-
-
-@functools.cache
-def _with_analytic_grad(name: str) -> Callable[[Array], Array]:
-    """The registry function whose derivative, under ``jax.grad``, is the registry's
-    analytic ``grad`` (one multiply instead of the differentiated graph of ``fn``).
-
-    The tests of :mod:`gradcourse.activations` show ``grad`` equals ``jax.grad(fn)``,
-    including the kink conventions; here it keeps the compiled program of a 14-activation
-    ensemble small.
-    """
-    entry = get(name)
-    phi = jax.custom_jvp(lambda z: entry.fn(z))
-    phi.defjvp(lambda primals, tangents: (
-        entry.fn(primals[0]), entry.grad(primals[0]) * tangents[0]
-    ))  # fmt: skip
-    return phi
-
-
-def _apply(fns: tuple[Callable[[Array], Array], ...], z: Array) -> Array:
-    """Activation ``a`` on slice ``z[a]`` only (no work spent on the other functions)."""
-    return jnp.stack([f(z[a]) for a, f in enumerate(fns)])
-
-
-def ensemble_forward(
-    params: MLP,
-    xs: ArrayLike,
-    names: Sequence[str],
-    *,
-    taps: ArrayLike | None = None,
-) -> tuple[Array, Trace]:
-    r"""Run every member of an ensemble on the same batch.
-
-    Member ``(a, s)`` computes :math:`h_l = \phi_a(W_l h_{l-1} + b_l)` exactly as
-    :func:`gradcourse.networks.forward_with_trace`, with the layers scanned.
-
-    Args:
-        params: ensemble parameters with leading axes ``(A, S)`` (:func:`init_ensemble`).
-        xs: inputs ``(batch, in_dim)``, shared by all members.
-        names: the ``A`` registry names, in the order of ``params``.
-        taps: optional ``(A, S, batch, depth, width)`` added to each layer's activation;
-            their gradient is :math:`\partial L / \partial h_l` (as in
-            :func:`gradcourse.networks.forward_with_trace`).
-
-    Returns:
-        ``(outputs, trace)``: outputs ``(A, S, batch, out_dim)`` and a
-        :class:`~gradcourse.networks.Trace` with fields ``(A, S, batch, depth, width)``.
-    """
-    fns = tuple(_with_analytic_grad(n) for n in _names(names))
-    xs = jnp.asarray(xs)
-    _checks.ndim("xs", xs, 2)
-    a, s, width = params.first.w.shape[:3]
-    depth = 1 + params.hidden.w.shape[2]
-    if len(fns) != a:
-        raise ValueError(f"names must have {a} entries like params, got {len(fns)}")
-    if taps is None:
-        taps = jnp.zeros((a, s, xs.shape[0], depth, width), xs.dtype)
-    taps = jnp.moveaxis(jnp.asarray(taps), 3, 0)  # (depth, A, S, batch, width)
-
-    z1 = jnp.einsum("asoi,bi->asbo", params.first.w, xs) + params.first.b[:, :, None]
-    h1 = _apply(fns, z1) + taps[0]
-
-    def layer(h: Array, inputs: tuple[Array, Array, Array]) -> tuple[Array, tuple]:
-        w, b, tap = inputs
-        z = jnp.einsum("asoi,asbi->asbo", w, h) + b[:, :, None]
-        h_next = _apply(fns, z) + tap
-        return h_next, (z, h_next)
-
-    stacked = (jnp.moveaxis(params.hidden.w, 2, 0), jnp.moveaxis(params.hidden.b, 2, 0))
-    h_last, (zs, hs) = jax.lax.scan(layer, h1, (*stacked, taps[1:]))
-    out = jnp.einsum("asoi,asbi->asbo", params.readout.w, h_last)
-    out = out + params.readout.b[:, :, None]
-    pre = jnp.moveaxis(jnp.concatenate([z1[None], zs]), 0, 3)
-    post = jnp.moveaxis(jnp.concatenate([h1[None], hs]), 0, 3)
-    return out, Trace(pre, post)
 
 
 def _member_losses(outputs: Array, ys: Array, kind: str) -> Array:
@@ -328,7 +164,7 @@ def probe_registry(
         ys: integer labels ``(batch,)`` (cross-entropy) or targets ``(batch, out)`` (mse).
         width, depth: network size.
         seeds: networks per activation.
-        names: registry names; default all of :func:`gradcourse.activations.names`.
+        names: registry names; default all of :func:`gradcourse.registry.names`.
         kind: loss name, one of :data:`gradcourse.networks.LOSSES`.
         out_dim: outputs; default ``max(ys) + 1`` (cross-entropy) or ``ys.shape[1]``.
 
@@ -345,7 +181,7 @@ def probe_registry(
         >>> r.hidden.shape, r.weights.shape
         ((2, 2, 3), (2, 2, 4))
     """
-    names = _names(names)
+    names = check_names(names)
     _checks.one_of("kind", kind, tuple(LOSSES))
     xs, ys = jnp.asarray(xs), jnp.asarray(ys)
     _checks.ndim("xs", xs, 2)
@@ -390,7 +226,7 @@ def mean_field_prediction(
 
     The expectations use :func:`gradcourse.quadrature.gaussian_rule`, split at every
     registered kink (so kinked units carry no quadrature bias), evaluated layer by layer
-    with :func:`gradcourse.activations.tabulate` (the same numbers as
+    with :func:`gradcourse.registry.tabulate` (the same numbers as
     :func:`gradcourse.meanfield.variance_trajectory` and :func:`gradcourse.meanfield.chi`,
     without one compilation per activation).
 
@@ -403,7 +239,7 @@ def mean_field_prediction(
         >>> [round(float(v), 4) for v in rel[0]]
         [1.0, 1.0, 1.0, 1.0]
     """
-    names = _names(names)
+    names = check_names(names)
     q0 = _checks.non_negative("q0", q0)
     _checks.positive_int("depth", depth)
     kinks = sorted({k for n in names for k in get(n).kinks})
@@ -426,38 +262,6 @@ def mean_field_prediction(
     return qs, np.exp(0.5 * after)
 
 
-def ensemble_model(names: Sequence[str]) -> Model:
-    """A :func:`gradcourse.train.fit` model that runs a whole ensemble as one network.
-
-    ``model(params, xs)`` returns outputs of shape ``(batch, A * S, out_dim)`` (member
-    axis second, so that labels tiled to ``(n, A * S)`` line up with them) and a
-    :class:`~gradcourse.networks.Trace` of shape ``(batch, depth, A * S * width)``, so
-    that :func:`~gradcourse.train.fit`'s per-layer finiteness check covers every member.
-    With ``kind="cross_entropy"`` the loss :func:`~gradcourse.train.fit` minimises is
-    then the **mean** of the member losses, so each member's gradient is its own
-    divided by ``A * S``; :func:`train_registry` multiplies the learning rate back.
-
-    Args:
-        names: the ``A`` registry names, in the order of the parameters.
-
-    Returns:
-        ``model(params, xs) -> (outputs, trace)``.
-    """
-    names = _names(names)
-
-    def model(params: MLP, xs: Array) -> tuple[Array, Trace]:
-        out, trace = ensemble_forward(params, xs, names)
-        a, s, b = out.shape[:3]
-        outputs = jnp.moveaxis(out.reshape(a * s, b, -1), 0, 1)
-
-        def flat(t: Array) -> Array:  # (A, S, B, L, W) -> (B, L, A*S*W)
-            return jnp.moveaxis(t, (0, 1), (2, 3)).reshape(b, t.shape[3], -1)
-
-        return outputs, Trace(flat(trace.pre), flat(trace.post))
-
-    return model
-
-
 def train_registry(
     key: Array,
     x_train: ArrayLike,
@@ -475,12 +279,14 @@ def train_registry(
 ) -> ZooTraining:
     r"""Train one classifier per (activation, seed) with plain SGD, in one ``fit`` call.
 
-    Every network starts at its activation's gain (:func:`init_ensemble`) and takes
-    ``steps`` SGD steps :math:`\theta \leftarrow \theta - \eta\,\nabla L` of the
-    cross-entropy on the same minibatches (drawn by :func:`gradcourse.train.fit` from
-    ``key``). Because :func:`~gradcourse.train.fit` minimises the mean of the member losses
-    (:func:`ensemble_model`), the optimiser is ``optax.sgd(learning_rate * A * S)``;
-    each member then moves exactly as it would alone with ``learning_rate``.
+    Every network starts at its activation's gain
+    (:func:`gradcourse.ensemble.init_ensemble`) and takes ``steps`` SGD steps
+    :math:`\theta \leftarrow \theta - \eta\,\nabla L` of the cross-entropy on the same
+    minibatches (drawn by :func:`gradcourse.train.fit` from ``key``). Because
+    :func:`~gradcourse.train.fit` minimises the mean of the member losses
+    (:func:`gradcourse.ensemble.ensemble_model`), the optimiser is
+    ``optax.sgd(learning_rate * A * S)``; each member then moves exactly as it would
+    alone with ``learning_rate``.
 
     Args:
         key: PRNG key (split for the weights and the minibatches).
@@ -500,7 +306,7 @@ def train_registry(
         ValueError: for a bad size, learning rate, or name.
         gradcourse.train.NonFiniteError: if any member's loss or gradient became NaN/Inf.
     """
-    names = _names(names)
+    names = check_names(names)
     learning_rate = _checks.positive("learning_rate", learning_rate)
     x_train, y_train = jnp.asarray(x_train), jnp.asarray(y_train)
     _checks.ndim("x_train", x_train, 2)

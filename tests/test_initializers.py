@@ -112,7 +112,7 @@ def test_orthogonal_singular_values_equal_gain(key, shape):
 
 def test_gain_reads_the_registry():
     assert inits.gain("relu") == pytest.approx(math.sqrt(2))
-    assert inits.gain("tanh") == pytest.approx(gc.activations.get("tanh").gain)
+    assert inits.gain("tanh") == pytest.approx(gc.registry.get("tanh").gain)
 
 
 def test_initializers_validate_arguments(key):

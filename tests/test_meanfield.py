@@ -22,7 +22,7 @@ def _dense_expectation(f, q):
 
 
 def test_gauss_hermite_integrates_gaussian_moments():
-    u, w = MF.gauss_hermite(10)
+    u, w = gc.quadrature.gauss_hermite(10)
     assert float(jnp.sum(w)) == pytest.approx(1.0, rel=1e-6)
     for k, moment in [(2, 1.0), (4, 3.0), (6, 15.0), (8, 105.0)]:
         assert float(jnp.sum(w * u**k)) == pytest.approx(moment, rel=1e-5)
@@ -31,10 +31,10 @@ def test_gauss_hermite_integrates_gaussian_moments():
 
 @pytest.mark.parametrize("q", [0.1, 1.0, 3.0])
 def test_gaussian_expectation_closed_forms(q):
-    assert float(MF.gaussian_expectation(lambda z: z**2, q)) == pytest.approx(
-        q, rel=1e-5
-    )
-    relu_sq = MF.gaussian_expectation(lambda z: jax.nn.relu(z) ** 2, q)
+    assert float(
+        gc.quadrature.gaussian_expectation(lambda z: z**2, q)
+    ) == pytest.approx(q, rel=1e-5)
+    relu_sq = gc.quadrature.gaussian_expectation(lambda z: jax.nn.relu(z) ** 2, q)
     assert float(relu_sq) == pytest.approx(q / 2, rel=1e-5)
     assert float(MF.chi(q, 3.0, RELU)) == pytest.approx(1.5, rel=1e-5)
     assert float(MF.chi(q, 0.7, LINEAR)) == pytest.approx(0.7, rel=1e-5)
@@ -54,7 +54,7 @@ def test_gaussian_expectation_matches_dense_integral_for_tanh_and_sigmoid(q):
         (sigmoid_slope_sq, lambda z: gc.activations.sigmoid_grad(z) ** 2),
         (lambda z: np.tanh(z) ** 2, lambda z: jnp.tanh(z) ** 2),
     ]:
-        got = float(MF.gaussian_expectation(f_jnp, q))
+        got = float(gc.quadrature.gaussian_expectation(f_jnp, q))
         assert got == pytest.approx(_dense_expectation(f_np, q), rel=2e-4)
 
 
@@ -146,7 +146,7 @@ def test_chi_matches_measured_gradient_ratios_in_wide_tanh_networks(key):
     keys = jax.random.split(kseeds, 3)
 
     def gains(k, s):
-        return gc.jacobians.gradient_gains(k, xs, ys, width=256, depth=20, sigma_w2=s,
+        return gc.spectra.gradient_gains(k, xs, ys, width=256, depth=20, sigma_w2=s,
                                            sigma_b2=sb2)  # fmt: skip
 
     ratios = jax.vmap(jax.vmap(gains, (0, None)), (None, 0))(keys, sw2)
@@ -158,13 +158,13 @@ def test_chi_matches_measured_gradient_ratios_in_wide_tanh_networks(key):
 
 def test_validation():
     with pytest.raises(ValueError, match="order must be an integer in"):
-        MF.gauss_hermite(1)
+        gc.quadrature.gauss_hermite(1)
     with pytest.raises(ValueError, match="order must be an integer >= 1"):
-        MF.gauss_hermite(2.5)
+        gc.quadrature.gauss_hermite(2.5)
     with pytest.raises(ValueError, match="f must be callable"):
-        MF.gaussian_expectation(3.0, 1.0)
+        gc.quadrature.gaussian_expectation(3.0, 1.0)
     with pytest.raises(ValueError, match="q must be finite and >= 0"):
-        MF.gaussian_expectation(jnp.tanh, -1.0)
+        gc.quadrature.gaussian_expectation(jnp.tanh, -1.0)
     with pytest.raises(ValueError, match="sigma_w2 must be finite and >= 0"):
         MF.variance_map(1.0, -1.0, 0.0)
     with pytest.raises(ValueError, match="sigma_b2 must be finite and >= 0"):
@@ -196,10 +196,10 @@ def test_chi_of_every_registered_activation_equals_a_dense_integral():
     # 2e6-point trapezoid rule (float64 weights) and, where there is one, a closed form.
     z = np.linspace(-12.0, 12.0, 2_000_001)
     density = np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi)
-    names = gc.activations.names()
-    _, slopes = gc.activations.tabulate(jnp.asarray(z, jnp.float32), names)
+    names = gc.registry.names()
+    _, slopes = gc.registry.tabulate(jnp.asarray(z, jnp.float32), names)
     for name, slope in zip(names, np.asarray(slopes, np.float64), strict=True):
-        g2 = gc.activations.get(name).gain ** 2
+        g2 = gc.registry.get(name).gain ** 2
         dense = g2 * np.trapezoid(slope**2 * density, z)
         assert float(MF.chi(1.0, g2, name)) == pytest.approx(dense, abs=1e-4), name
 
@@ -210,9 +210,9 @@ def test_chi_closed_forms_for_selu_elu_and_relu():
     selu = lam**2 * (0.5 + alpha**2 * math.e**2 * phi_m2)
     assert selu == pytest.approx(1.0716, abs=1e-4)
     assert float(MF.chi(1.0, 1.0, "selu")) == pytest.approx(selu, abs=1e-5)
-    g2 = gc.activations.get("elu").gain ** 2
+    g2 = gc.registry.get("elu").gain ** 2
     elu = g2 * (0.5 + math.e**2 * phi_m2)
     assert elu == pytest.approx(1.0359, abs=1e-4)
     assert float(MF.chi(1.0, g2, "elu")) == pytest.approx(elu, abs=1e-5)
-    relu_mean = MF.gaussian_expectation(gc.activations.relu, 1.0)
+    relu_mean = gc.quadrature.gaussian_expectation(gc.activations.relu, 1.0)
     assert float(relu_mean) == pytest.approx(1 / math.sqrt(2 * math.pi), abs=1e-6)

@@ -10,7 +10,7 @@ import pytest
 import gradcourse as gc
 
 M = gc.moments
-SELU = gc.activations.selu_constants()
+SELU = gc.moments.selu_constants()
 
 
 def test_layer_moments_hand_example():
@@ -29,7 +29,7 @@ def test_layer_moments_hand_example():
 @pytest.mark.parametrize("q", [0.3, 1.0, 4.0])
 def test_elu_family_moments_match_monte_carlo(key, name, alpha, scale, q):
     z = math.sqrt(q) * jax.random.normal(key, (2_000_000,))
-    h = gc.activations.get(name).fn(z)
+    h = gc.registry.get(name).fn(z)
     mean, second = M.elu_family_moments(q, alpha, scale)
     se = float(jnp.std(h)) / math.sqrt(z.size)
     assert abs(float(mean) - float(h.mean())) < 5 * se
@@ -125,7 +125,7 @@ def test_propagate_elu_mean_is_closer_to_zero_than_relu_for_every_seed():
                 depth=20,
                 seeds=6,
                 activation=name,
-                gain=gc.activations.get(name).gain,
+                gain=gc.registry.get(name).gain,
             ).mean
         )  # fmt: skip
         for name in ("relu", "elu")
@@ -164,3 +164,26 @@ def test_selu_map_jacobian_contracts_mean_and_variance():
             assert jac[0, 0] == pytest.approx(omega * 0.99, abs=0.02)  # d mean / d mu
     with pytest.raises(ValueError, match="tau"):
         gc.moments.selu_map_jacobian(0.0, 0.0)
+
+
+def test_selu_constants_equal_jax_nn_in_float64():
+    alpha, scale = gc.moments.selu_constants()
+    with jax.enable_x64(True):
+        jax_scale = float(jax.nn.selu(jnp.float64(1.0)))
+        jax_alpha = -float(jax.nn.selu(jnp.float64(-1e3))) / jax_scale
+    assert scale == pytest.approx(jax_scale, rel=1e-14)
+    assert alpha == pytest.approx(jax_alpha, rel=1e-14)
+    # the stored constants are the published ones, digit for digit (as jax.nn's)
+    assert gc.activations.SELU_ALPHA == 1.6732632423543772848170429916717 == jax_alpha
+    assert gc.activations.SELU_SCALE == 1.0507009873554804934193349852946 == jax_scale
+    assert alpha == pytest.approx(gc.activations.SELU_ALPHA, rel=1e-15, abs=0)
+
+
+def test_selu_constants_give_zero_mean_unit_variance_under_standard_normal():
+    # Independent of the closed form: a fine trapezoid rule on the float64 formula.
+    alpha, scale = gc.moments.selu_constants()
+    zz = np.linspace(-12, 12, 400001)
+    dens = np.exp(-0.5 * zz**2) / np.sqrt(2 * np.pi)
+    v = scale * np.where(zz > 0, zz, alpha * np.expm1(np.minimum(zz, 0.0)))
+    assert float(np.trapezoid(v * dens, zz)) == pytest.approx(0.0, abs=1e-9)
+    assert float(np.trapezoid(v**2 * dens, zz)) == pytest.approx(1.0, abs=1e-9)

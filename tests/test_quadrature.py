@@ -78,7 +78,7 @@ def test_gaussian_expectation_exponential_tail_closed_forms():
 
 
 def test_gaussian_rule_breakpoints_remove_the_bias_of_a_jump_away_from_zero():
-    f = gc.activations.hard_swish_grad  # jumps at -3 and 3
+    f = gc.gated.hard_swish_grad  # jumps at -3 and 3
     exact = 1 - _phi_cdf(3)  # z > 3: slope 1 (z < -3: slope 0)
     # (2z + 3)/6 squared on (-3, 3): E[(4z^2 + 12 z + 9) / 36; |z| < 3]
     mass = _phi_cdf(3) - _phi_cdf(-3)

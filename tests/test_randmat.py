@@ -89,10 +89,10 @@ def test_gaussian_lyapunov_digamma_values():
 def test_log_spectra_seeds_agree_with_float64_svd_where_float64_resolves(key):
     k_x, k_net = jax.random.split(key)
     xs = jax.random.normal(k_x, (1, 16))
-    logs = gc.jacobians.log_spectra_seeds(
+    logs = gc.spectra.log_spectra_seeds(
         jax.random.split(k_net, 2), xs, width=16, depth=40, activation=_identity
     )
-    spec = gc.jacobians.spectra_seeds(
+    spec = gc.spectra.spectra_seeds(
         jax.random.split(k_net, 2), xs, width=16, depth=40, activation=_identity
     )
     top = np.log(np.asarray(spec, np.float64)[..., :4])  # well above the float32 floor
@@ -120,6 +120,102 @@ def test_randmat_rejects_bad_arguments():
     with pytest.raises(ValueError, match="k_max"):
         R.log_power_norms(jnp.eye(2), 0)
     with pytest.raises(ValueError, match="xs"):
-        gc.jacobians.log_spectra_seeds(
+        gc.spectra.log_spectra_seeds(
             jax.random.split(jax.random.key(0), 2), jnp.ones((1, 8)), width=16, depth=2
         )
+
+
+# Moved from tests/test_jacobians.py with the chains (gc.jacobians re-exported them).
+def test_gaussian_chain_is_not_isometric(key):
+    # Same mean squared singular value (1), but the smallest collapses: no isometry.
+    mats = np.asarray(gc.randmat.random_chain(key, 32, 16, kind="gaussian"), np.float64)
+    s = np.linalg.svd(np.linalg.multi_dot(mats[::-1]), compute_uv=False)
+    assert s[0] / s[-1] > 1e3
+
+
+def test_random_chain_moments(key):
+    k1, k2 = jax.random.split(key)
+    n, depth = 64, 200
+    w = gc.randmat.random_chain(k1, n, depth, kind="gaussian", sigma=2.0)
+    # Var(W_ij) = sigma^2 / n: 819,200 entries, relative standard error ~0.16%.
+    assert float(jnp.var(w) * n) == pytest.approx(4.0, rel=0.01)
+    q = gc.randmat.random_chain(k2, n, depth, kind="orthogonal")
+    np.testing.assert_allclose(q @ jnp.swapaxes(q, 1, 2), np.broadcast_to(np.eye(n), q.shape),
+                               atol=1e-5)  # fmt: skip
+    # Haar (sign-fixed QR): entries have mean 0 and variance 1/n; without the sign fix
+    # the diagonal would be biased positive.
+    assert abs(float(jnp.mean(jnp.diagonal(q, axis1=1, axis2=2)))) < 4 / np.sqrt(
+        n * depth * n
+    )
+    assert float(jnp.mean(q**2) * n) == pytest.approx(1.0, rel=1e-5)
+
+
+def test_chain_log_norms_equal_direct_product(key):
+    mats = gc.randmat.random_chain(key, 8, 10, kind="gaussian", sigma=1.3)
+    u = jnp.arange(1.0, 9.0)
+    logs = gc.randmat.chain_log_norms(mats, u)
+    v = u
+    for i in range(10):
+        v = mats[i] @ v
+        assert float(logs[i]) == pytest.approx(
+            float(jnp.log(jnp.linalg.norm(v))), abs=1e-5
+        )
+
+
+def test_chain_log_norms_match_closed_form_growth(key):
+    # The log-norm after L Gaussian layers has mean L*mu and variance L*s2 exactly.
+    n, depth, seeds, sigma = 16, 50, 400, 1.2
+    keys = jax.random.split(key, seeds)
+    u = jnp.ones(n) / jnp.sqrt(n)
+    logs = jax.jit(jax.vmap(lambda k: gc.randmat.chain_log_norms(
+        gc.randmat.random_chain(k, n, depth, sigma=sigma), u)))(keys)[:, -1]  # fmt: skip
+    mu, s2 = gc.randmat.gaussian_log_growth(n, sigma)
+    sd = np.sqrt(depth * s2)
+    # 4 standard errors for the mean, ~25% for a variance from 400 samples.
+    assert abs(float(jnp.mean(logs)) - depth * mu) < 4 * sd / np.sqrt(seeds)
+    assert float(jnp.var(logs)) == pytest.approx(depth * s2, rel=0.25)
+    # Large-n expansion: mu ~ log(sigma) - 1/(2n), s2 ~ 1/(2n).
+    mu_big, s2_big = gc.randmat.gaussian_log_growth(1000, 1.0)
+    assert mu_big == pytest.approx(-1 / 2000, rel=0.01)
+    assert s2_big == pytest.approx(1 / 2000, rel=0.01)
+
+
+def test_nonnormal_matrix_grows_before_it_decays():
+    a = jnp.array([[0.5, 4.0], [0.0, 0.5]])
+    norms = np.asarray(gc.randmat.power_norms(a, 40))
+    rho = float(gc.randmat.spectral_radius(a))
+    assert rho == pytest.approx(0.5, abs=1e-6)  # every eigenvalue below 1
+    assert norms[1] > 4.0 and norms.max() > 1.0  # yet the norm first grows
+    assert norms[-1] < 1e-9 and np.all(np.diff(norms[3:]) < 0)  # and eventually decays
+    # Closed form: A^k = [[l^k, 4 k l^(k-1)], [0, l^k]].
+    for k in (1, 5, 20):
+        ak = np.array([[0.5**k, 4 * k * 0.5 ** (k - 1)], [0, 0.5**k]])
+        assert norms[k] == pytest.approx(np.linalg.norm(ak, 2), rel=1e-5)
+    # rho^k <= ||A^k|| <= ||A||^k.
+    ks = np.arange(41)
+    assert np.all(norms >= 0.5**ks * (1 - 1e-5))
+    assert np.all(norms <= norms[1] ** ks * (1 + 1e-5))
+
+
+def test_normal_matrix_power_norms_equal_radius_powers():
+    a = jnp.array([[0.9, 0.0], [0.0, -0.3]])
+    np.testing.assert_allclose(
+        gc.randmat.power_norms(a, 10), 0.9 ** np.arange(11), rtol=1e-5
+    )
+
+
+def test_random_chain_validation(key):
+    with pytest.raises(ValueError, match="kind must be one of"):
+        gc.randmat.random_chain(key, 3, 2, kind="cauchy")
+    with pytest.raises(ValueError, match="n must be an integer >= 1"):
+        gc.randmat.random_chain(key, 0, 2)
+    with pytest.raises(ValueError, match="sigma must be a finite number > 0"):
+        gc.randmat.gaussian_log_growth(4, 0.0)
+    with pytest.raises(ValueError, match="mats must be"):
+        gc.randmat.chain_log_norms(jnp.ones((2, 3, 3)), jnp.ones(4))
+    with pytest.raises(ValueError, match="a must be a finite square matrix"):
+        gc.randmat.power_norms(jnp.ones((2, 3)), 3)
+    with pytest.raises(ValueError, match="k_max must be an integer >= 1"):
+        gc.randmat.power_norms(jnp.eye(2), 0)
+    with pytest.raises(ValueError, match="a must be a finite square matrix"):
+        gc.randmat.spectral_radius(jnp.ones((2, 3)))

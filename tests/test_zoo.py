@@ -9,6 +9,7 @@ import pytest
 import gradcourse as gc
 
 zoo = gc.zoo
+ensemble = gc.ensemble
 NAMES = ("relu", "elu", "gelu", "hard_swish")
 
 
@@ -17,12 +18,14 @@ def member(params, a, s):
 
 
 def test_init_ensemble_is_lecun_normal_at_each_gain_with_shared_draws(key):
-    params = zoo.init_ensemble(key, NAMES, 3, in_dim=50, width=60, depth=4, out_dim=3)
+    params = ensemble.init_ensemble(
+        key, NAMES, 3, in_dim=50, width=60, depth=4, out_dim=3
+    )
     assert params.first.w.shape == (4, 3, 60, 50)
     assert params.hidden.w.shape == (4, 3, 3, 60, 60)
     assert params.readout.w.shape == (4, 3, 3, 60)
     assert float(jnp.abs(params.hidden.b).max()) == 0.0
-    gains = np.array([gc.activations.get(n).gain for n in NAMES])
+    gains = np.array([gc.registry.get(n).gain for n in NAMES])
     # Var(w) fan_in / g^2 = 1; the read-out has 3 seeds x 180 weights, s.e. ~0.06.
     for layer, fan_in in (
         (params.first, 50),
@@ -40,9 +43,9 @@ def test_init_ensemble_is_lecun_normal_at_each_gain_with_shared_draws(key):
 
 def test_ensemble_forward_equals_forward_batch_per_member(key):
     k1, k2 = jax.random.split(key)
-    params = zoo.init_ensemble(k1, NAMES, 2, in_dim=6, width=8, depth=5, out_dim=4)
+    params = ensemble.init_ensemble(k1, NAMES, 2, in_dim=6, width=8, depth=5, out_dim=4)
     xs = jax.random.normal(k2, (9, 6))
-    out, trace = zoo.ensemble_forward(params, xs, NAMES)
+    out, trace = ensemble.ensemble_forward(params, xs, NAMES)
     assert out.shape == (4, 2, 9, 4) and trace.post.shape == (4, 2, 9, 5, 8)
     for a, name in enumerate(NAMES):
         for s in range(2):
@@ -65,7 +68,9 @@ def test_probe_registry_equals_grad_norms_per_member(key):
     split = gc.data.digits(k2)
     xs, ys = split.x_train[:32], split.y_train[:32]
     got = zoo.probe_registry(k1, xs, ys, width=16, depth=12, seeds=3, names=NAMES)
-    params = zoo.init_ensemble(k1, NAMES, 3, in_dim=64, width=16, depth=12, out_dim=10)
+    params = ensemble.init_ensemble(
+        k1, NAMES, 3, in_dim=64, width=16, depth=12, out_dim=10
+    )
     for a, name in enumerate(NAMES):
         for s in range(3):
             want = gc.probes.grad_norms(member(params, a, s), xs, ys, name)
@@ -82,8 +87,8 @@ def test_probe_registry_equals_grad_norms_per_member(key):
 def test_probe_registry_default_is_the_whole_registry(key):
     xs, ys = jnp.ones((4, 3)), jnp.array([0, 1, 2, 1])
     got = zoo.probe_registry(key, xs, ys, width=4, depth=2, seeds=1)
-    assert got.names == gc.activations.names()
-    assert got.hidden.shape == (len(gc.activations.names()), 1, 2)
+    assert got.names == gc.registry.names()
+    assert got.hidden.shape == (len(gc.registry.names()), 1, 2)
     assert bool(jnp.all(jnp.isfinite(got.weights)))
 
 
@@ -97,7 +102,7 @@ def test_train_registry_members_train_as_if_alone(key):
     assert got.grad_norms.shape == (2, 2, steps, 4)
     assert got.train_loss.shape == got.test_accuracy.shape == (2, 2)
     k_init, k_fit = jax.random.split(key)
-    params = zoo.init_ensemble(
+    params = ensemble.init_ensemble(
         k_init, names, 2, in_dim=64, width=8, depth=3, out_dim=10
     )
     for a, name in enumerate(names):
@@ -123,13 +128,13 @@ def test_zoo_rejects_bad_names_and_arguments(key):
     with pytest.raises(ValueError, match="names"):
         zoo.probe_registry(key, xs, ys, width=4, depth=2, seeds=1, names=[])
     with pytest.raises(ValueError, match="seeds"):
-        zoo.init_ensemble(key, ["relu"], 0, in_dim=3, width=4, depth=2, out_dim=2)
-    params = zoo.init_ensemble(key, ["relu", "tanh"], 1, in_dim=3, width=4, depth=2,
+        ensemble.init_ensemble(key, ["relu"], 0, in_dim=3, width=4, depth=2, out_dim=2)
+    params = ensemble.init_ensemble(key, ["relu", "tanh"], 1, in_dim=3, width=4, depth=2,
                                out_dim=2)  # fmt: skip
     with pytest.raises(ValueError, match="activation must be one of"):
-        zoo.ensemble_model(["relux"])
+        ensemble.ensemble_model(["relux"])
     with pytest.raises(ValueError, match="names must have 2 entries"):
-        zoo.ensemble_forward(params, xs, ["relu"])
+        ensemble.ensemble_forward(params, xs, ["relu"])
     with pytest.raises(ValueError, match="learning_rate"):
         zoo.train_registry(key, xs, ys, xs, ys, width=4, depth=2, seeds=1, steps=1,
                            learning_rate=-1.0)  # fmt: skip
@@ -140,7 +145,7 @@ def test_mean_field_prediction_equals_meanfield_module():
     q, rel = zoo.mean_field_prediction(names, 0.8, 6)
     assert q.shape == rel.shape == (3, 6)
     for a, name in enumerate(names):
-        g2 = gc.activations.get(name).gain ** 2
+        g2 = gc.registry.get(name).gain ** 2
         want_q = gc.meanfield.variance_trajectory(0.8, g2, 0.0, name, depth=6)
         np.testing.assert_allclose(q[a], want_q, rtol=1e-5)
         chi = np.asarray(gc.meanfield.chi(want_q, g2, name), np.float64)
@@ -174,8 +179,15 @@ def test_probe_registry_norms_stay_positive_for_tiny_gradients(key):
     hidden, weights = np.asarray(got.hidden), np.asarray(got.weights)
     assert hidden[..., 0].max() < 1e-19  # the case the naive norm reports as 0
     assert (hidden > 0).all() and (weights > 0).all()
-    params = zoo.init_ensemble(
+    params = ensemble.init_ensemble(
         k2, ["sigmoid"], 2, in_dim=6, width=8, depth=40, out_dim=3
     )
     want = gc.probes.grad_norms(member(params, 0, 1), xs, ys, "sigmoid")
     np.testing.assert_allclose(hidden[0, 1], want.hidden, rtol=2e-4)
+
+
+def test_ensemble_model_is_a_value():
+    # Equal names, equal models: fit's jit sees one static argument and compiles once.
+    model = ensemble.ensemble_model(["tanh", "relu"])
+    assert model == ensemble.EnsembleModel(("tanh", "relu"))
+    assert hash(model) == hash(ensemble.ensemble_model(("tanh", "relu")))
