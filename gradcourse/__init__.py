@@ -1,7 +1,7 @@
 """gradcourse: the JAX package behind the course on vanishing and exploding gradients.
 
 Chapters import it as ``import gradcourse as gc`` and call ``gc.activations.sigmoid``,
-``gc.networks.mlp_forward``, ``gc.probes.grad_norms`` and so on, so a reader always sees
+``gc.networks.forward``, ``gc.probes.grad_norms`` and so on, so a reader always sees
 which code is library code. Submodules are imported on first use.
 """
 

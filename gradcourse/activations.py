@@ -367,29 +367,3 @@ def selu_grad(x: ArrayLike) -> Array:
     derivative, as :func:`jax.nn.selu`), which is also :math:`\sup |\operatorname{selu}'|`.
     """
     return SELU_SCALE * elu_grad(x, SELU_ALPHA)
-
-
-# Transitional: these names moved to their own modules in the one-house redesign (issue
-# 11). Until every caller imports them from there, ``gradcourse.activations.<name>``
-# returns the moved object itself (same object, same results). Remove with the last caller.
-_MOVED = {
-    name: module
-    for module, names in (
-        ("registry", "Activation REGISTRY fixed_point_gain get names resolve tabulate"),
-        ("gated", "gelu gelu_grad silu silu_grad swish swish_grad mish mish_grad"),
-        ("gated", "hard_swish hard_swish_grad"),
-        ("leaky", "PRELU_INIT leaky_relu leaky_relu_grad prelu prelu_grad"),
-        ("leaky", "prelu_grad_alpha RRELU_CONVENTIONS rrelu rrelu_grad rrelu_slopes"),
-        ("leaky", "rrelu_eval_slope"),
-        ("moments", "selu_constants"),
-    )
-    for name in names.split()
-}
-
-
-def __getattr__(name: str) -> object:
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module(f"gradcourse.{_MOVED[name]}"), name)
-    raise AttributeError(f"module 'gradcourse.activations' has no attribute {name!r}")

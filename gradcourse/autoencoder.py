@@ -42,24 +42,21 @@ from jax.typing import ArrayLike
 
 from gradcourse import _checks
 from gradcourse._linalg import scaled_norm
-from gradcourse.activations import resolve
 from gradcourse.networks import Dense, Trace
 from gradcourse.normalization import affine_init, layer_norm
 from gradcourse.probes import GradNorms, layer_grad_norms
+from gradcourse.registry import resolve
 
 __all__ = [
     "Autoencoder",
-    "Tagged",
     "Variants",
     "Weights",
     "forward",
     "grad_norms",
     "init",
     "init_seeds",
-    "layer_norms",
     "pca_reconstruct",
     "reconstruction_error",
-    "tagged_layer_norms",
 ]
 
 Initializer = Callable[..., Array]
@@ -190,22 +187,6 @@ def _hidden_map(config: Autoencoder) -> Callable[[Array], Array]:
     return lambda z: phi(layer_norm(affine_init(z.shape[-1], z.dtype), z))
 
 
-class Tagged(NamedTuple):
-    """An autoencoder's weights with its run's variant in one tuple. Prefer the weights
-    alone with ``fit_seeds(..., per_run=tags)``, which keeps the variant out of the
-    parameter pytree (:class:`Variants` takes it as a third argument).
-
-    Attributes:
-        weights: the :class:`Weights`.
-        variant: one-hot ``(len(variants),)`` float vector choosing one of
-            ``variants``; :class:`Variants` stops its gradient, so optimisers
-            that map a zero gradient to a zero step leave it unchanged.
-    """
-
-    weights: Weights
-    variant: Array
-
-
 @dataclasses.dataclass(frozen=True)
 class Variants:
     r"""The ``model`` callable for runs of one architecture that differ only in their
@@ -213,8 +194,9 @@ class Variants:
     trains them all in one compiled loop (instead of compiling one per variant).
 
     Each hidden layer computes every variant's activation and keeps the run's own,
-    :math:`h = \sum_v t_v\, \phi_v(z)` with the one-hot tag :math:`t` of
-    :class:`Tagged` params; elementwise functions are cheap beside the matrix products.
+    :math:`h = \sum_v t_v\, \phi_v(z)` with the run's one-hot tag :math:`t`, which
+    travels beside the weights (``fit_seeds(..., per_run=tags)``), not inside them;
+    elementwise functions are cheap beside the matrix products.
 
     Attributes:
         variants: configurations with the same ``sizes``, ``output`` and ``linear_code``.
@@ -224,9 +206,9 @@ class Variants:
 
     Examples:
         >>> both = Variants((Autoencoder((4, 2)), Autoencoder((4, 2), "tanh")))
-        >>> w = Tagged(init(jax.random.key(0), both.variants[1]), both.tag(1))
+        >>> w = init(jax.random.key(0), both.variants[1])
         >>> xs = jnp.ones((3, 4))
-        >>> bool(jnp.allclose(both(w, xs)[0], both.variants[1](w.weights, xs)[0]))
+        >>> bool(jnp.allclose(both(w, xs, both.tag(1))[0], both.variants[1](w, xs)[0]))
         True
     """
 
@@ -241,19 +223,16 @@ class Variants:
             )
 
     def tag(self, index: int) -> Array:
-        """The one-hot ``variant`` of :class:`Tagged` for ``variants[index]``."""
+        """The one-hot tag of ``variants[index]``, the third argument of a call."""
         _checks.in_range("index", index, 0, len(self.variants) - 1)
         return jax.nn.one_hot(index, len(self.variants))
 
     def __call__(
-        self, params: Tagged | Weights, xs: Array, variant: Array | None = None
+        self, params: Weights, xs: Array, variant: Array
     ) -> tuple[Array, Trace]:
-        """Outputs and trace of the run's variant: ``variant`` is the one-hot tag when
-        it travels beside the weights (``fit_seeds(..., per_run=tags)``), else the
-        tag of a :class:`Tagged` ``params``."""
-        if variant is None:
-            params, variant = params.weights, params.variant
-        tag = jax.lax.stop_gradient(variant)
+        """Outputs and trace of the run's variant: ``variant`` is its one-hot tag
+        (:meth:`tag`), handed over by ``fit_seeds(..., per_run=tags)``."""
+        tag = variant
         maps = [_hidden_map(c) for c in self.variants]
 
         def hidden(z: Array) -> Array:
@@ -341,13 +320,6 @@ def pca_reconstruct(x_train: ArrayLike, xs: ArrayLike, code_size: int) -> np.nda
     mean = x_train.mean(axis=0)
     components = np.linalg.svd(x_train - mean, full_matrices=False)[2][:code_size]
     return (mean + (xs - mean) @ components.T @ components).astype(np.float32)
-
-
-#: Per-layer weight-gradient norms, input layer first, reconstruction layer last: the
-#: package's one per-layer norm, :func:`gradcourse.probes.layer_grad_norms`, under the
-#: names the autoencoder chapter and ``experiments/autoencoder.py`` use (a
-#: :class:`Tagged` tree's ``variant`` is not a layer, so it is skipped).
-layer_norms = tagged_layer_norms = layer_grad_norms
 
 
 def _squared_error(out: Array, xs: Array) -> Array:

@@ -38,7 +38,7 @@ from jax.typing import ArrayLike
 
 from gradcourse import _checks, train
 from gradcourse._linalg import scaled_norm
-from gradcourse.activations import leaky_relu
+from gradcourse.leaky import leaky_relu
 from gradcourse.networks import (
     LOSSES,
     MLP,

@@ -31,7 +31,8 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse.activations import prelu, resolve
+from gradcourse.leaky import prelu
+from gradcourse.registry import resolve
 
 __all__ = [
     "Dense",

@@ -59,7 +59,7 @@ class NormMLP(NamedTuple):
     """A deep MLP with a normalisation after each hidden linear layer.
 
     ``first``, ``hidden`` and ``readout`` are as in :class:`gradcourse.networks.MLP` (so
-    :func:`gradcourse.train.mlp_layer_norms` reads its gradients); ``norm`` holds
+    :func:`gradcourse.probes.layer_grad_norms` reads its gradients); ``norm`` holds
     ``gamma`` and ``beta`` of every hidden layer, each ``(depth, width)``. The biases of
     the linear layers are redundant under batch normalisation (the mean subtraction
     removes them) and keep a zero gradient there.

@@ -180,17 +180,3 @@ def ema(running: Stats, batch: Stats, decay: float = 0.9) -> Stats:
     """
     _checks.in_range("decay", decay, 0.0, 1.0, closed="left")
     return jax.tree.map(lambda r, b: decay * r + (1.0 - decay) * b, running, batch)
-
-
-# Transitional: the normalised MLP moved to gradcourse.norm_mlp (issue 11). Until every
-# caller imports it from there, ``gradcourse.normalization.<name>`` returns the moved
-# object itself. Remove with the last caller.
-_MOVED = "NormMLP NormModel init_norm_mlp forward model population_stats".split()
-
-
-def __getattr__(name: str) -> object:
-    if name in _MOVED:
-        import importlib
-
-        return getattr(importlib.import_module("gradcourse.norm_mlp"), name)
-    raise AttributeError(f"module 'gradcourse.normalization' has no attribute {name!r}")

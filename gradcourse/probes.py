@@ -53,8 +53,8 @@ from jax.typing import ArrayLike
 
 from gradcourse import _checks
 from gradcourse._linalg import scaled_norm
-from gradcourse.activations import resolve
 from gradcourse.networks import LOSSES, MLP, ActivationLike, Dense, init_mlp
+from gradcourse.registry import resolve
 from gradcourse.residual import ResidualMLP, forward_with_trace
 
 __all__ = ["GradNorms", "grad_norms", "layer_grad_norms", "layer_ratio", "probe_seeds"]

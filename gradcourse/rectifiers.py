@@ -41,7 +41,6 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse.activations import resolve
 from gradcourse.health import dead_units
 from gradcourse.networks import (
     LOSSES,
@@ -51,6 +50,7 @@ from gradcourse.networks import (
     Trace,
     forward_batch,
 )
+from gradcourse.registry import resolve
 
 __all__ = [
     "Activity",

@@ -63,7 +63,7 @@ from jax import Array
 from jax.typing import ArrayLike, DTypeLike
 
 from gradcourse import _checks, initializers
-from gradcourse.activations import resolve
+from gradcourse.registry import resolve
 
 __all__ = [
     "KINDS",

@@ -48,7 +48,6 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse.activations import resolve
 from gradcourse.networks import (
     MLP,
     ActivationLike,
@@ -57,11 +56,11 @@ from gradcourse.networks import (
     Trace,
     scan_forward,
 )
+from gradcourse.registry import resolve
 
 __all__ = [
     "ResidualMLP",
     "ResidualModel",
-    "Wired",
     "WiredModel",
     "Wiring",
     "as_mlp",
@@ -362,23 +361,11 @@ class Wiring(NamedTuple):
     branch_scale: Array
 
 
-class Wired(NamedTuple):
-    """A :class:`ResidualMLP` and its :class:`Wiring` in one tuple (the wiring's gradient
-    is stopped, so only an optimiser that maps a zero gradient to a zero step keeps it
-    fixed). Prefer ``fit_seeds(..., per_run=Wiring(...))``, which keeps the wiring out
-    of the parameter pytree."""
-
-    net: ResidualMLP
-    residual: Array
-    branch_scale: Array
-
-
 @dataclasses.dataclass(frozen=True)
 class WiredModel:
     """``model(params, xs, wiring)`` for ``gradcourse.train.fit_seeds(...,
     per_run=wiring)``: runs that differ only in their :class:`Wiring` (plain against
     residual blocks, different :math:`\\alpha`, identity blocks) share one compiled loop.
-    Called as ``model(wired, xs)`` it reads the wiring of a :class:`Wired`.
 
     Attributes:
         activation: registry name or elementwise function.
@@ -393,11 +380,9 @@ class WiredModel:
     activation: ActivationLike = "relu"
 
     def __call__(
-        self, params: ResidualMLP | Wired, xs: Array, wiring: Wiring | None = None
+        self, params: ResidualMLP, xs: Array, wiring: Wiring
     ) -> tuple[Array, Trace]:
         """Outputs and trace of :func:`forward_batch` with the per-block wiring."""
-        if wiring is None:
-            params, wiring = params.net, Wiring(params.residual, params.branch_scale)
         flags, scales = jax.lax.stop_gradient(tuple(wiring))
         return forward_batch(params, xs, self.activation, residual=flags != 0,
                              branch_scale=scales)  # fmt: skip

@@ -30,9 +30,9 @@ import optax
 from jax import Array
 
 from gradcourse import _checks, diagnosis, health, train
-from gradcourse.activations import REGISTRY
 from gradcourse.data import digits
 from gradcourse.networks import MLP, Trace, forward_batch, init_mlp
+from gradcourse.registry import REGISTRY
 
 __all__ = ["Config", "INITS", "Run", "run", "run_many", "run_seeds"]
 

@@ -23,7 +23,7 @@ def check_saturated(saturated_share):
     post = jnp.tanh(3 * jax.random.normal(jax.random.key(13), (5, 4, 7)))
     for tol in (0.01, 0.1):
         got = jnp.asarray(saturated_share(post, tol))
-        expected = gc.monitor.saturated_fraction(post, "tanh", tol)
+        expected = gc.health.saturated_fraction(post, "tanh", tol)
         assert got.shape == (4,), f"expected one value per layer, got shape {got.shape}"
         assert jnp.allclose(got, expected, atol=1e-6), f"tol = {tol}: wrong fractions"
 

@@ -22,7 +22,7 @@ def check_radius(spectral_radius):
 
 def check_log_growth(predicted_log_norm):
     for n, sigma, depth in [(16, 1.0, 10), (128, 1.5, 30), (8, 0.7, 100)]:
-        mean, _ = gc.jacobians.gaussian_log_growth(n, sigma)
+        mean, _ = gc.randmat.gaussian_log_growth(n, sigma)
         got = float(predicted_log_norm(n, sigma, depth))
         assert abs(got - depth * mean) < 1e-4 * abs(depth * mean) + 1e-6, (
             f"n={n}, sigma={sigma}, depth={depth}: got {got:.4g}"

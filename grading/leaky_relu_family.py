@@ -9,7 +9,7 @@ def check_grad(leaky_grad):
     x = jnp.array([-3.0, -0.5, 0.0, 0.25, 4.0])
     for slope in (0.01, 0.3):
         got = jnp.asarray(leaky_grad(x, slope))
-        expected = gc.activations.leaky_relu_grad(x, slope)
+        expected = gc.leaky.leaky_relu_grad(x, slope)
         assert jnp.allclose(got, expected), f"slope {slope}: got {got.tolist()}"
 
 

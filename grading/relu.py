@@ -20,7 +20,7 @@ def check_dead_units(dead_share):
     post = gc.activations.relu(z)
     got = jnp.asarray(dead_share(post))
     assert got.shape == (3,), f"expected one value per layer, got shape {got.shape}"
-    assert jnp.allclose(got, gc.monitor.dead_fraction(post)), "wrong fractions"
+    assert jnp.allclose(got, gc.health.dead_fraction(post)), "wrong fractions"
 
 
 EXERCISES = {

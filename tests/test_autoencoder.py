@@ -110,7 +110,7 @@ def test_pretrain_transfers_the_layers_trained_one_at_a_time(xs):
             w, _ = gc.train.fit(
                 jax.random.fold_in(k_fit, level), start, inputs, inputs, model=small,
                 optimizer=sgd, steps=5, batch_size=8, kind="mse",
-                layer_norms=ae.layer_norms,
+                layer_norms=gc.probes.layer_grad_norms,
             )  # fmt: skip
             enc, dec = stacked.encoder[level], stacked.decoder[2 - level]
             np.testing.assert_allclose(enc.w[s], w.encoder[0].w, atol=1e-6)
@@ -163,7 +163,7 @@ def test_fit_records_the_probe_at_step_zero(xs):
     w = ae.init(jax.random.key(1), SMALL)
     _, history = gc.train.fit(
         jax.random.key(0), w, xs, xs, model=SMALL, optimizer=optax.sgd(0.1),
-        steps=2, batch_size=xs.shape[0], kind="mse", layer_norms=ae.layer_norms,
+        steps=2, batch_size=xs.shape[0], kind="mse", layer_norms=gc.probes.layer_grad_norms,
     )  # fmt: skip
     np.testing.assert_allclose(
         history.grad_norms[0], ae.grad_norms(w, xs, SMALL).weights, rtol=1e-5
@@ -175,16 +175,17 @@ def test_variants_equal_each_plain_configuration(xs):
     both = ae.Variants(configs)
     w = ae.init(jax.random.key(2), SMALL)
     for i, config in enumerate(configs):
-        tagged = ae.Tagged(w, both.tag(i))
-        np.testing.assert_allclose(both(tagged, xs)[0], config(w, xs)[0], atol=1e-6)
-        g_tag = jax.grad(lambda p, c=config: _loss(p.weights, xs, c))(tagged)
+        tag = both.tag(i)
+        np.testing.assert_allclose(both(w, xs, tag)[0], config(w, xs)[0], atol=1e-6)
+        g_one = jax.grad(lambda p, c=config: _loss(p, xs, c))(w)
         g_both = jax.grad(
-            lambda p: 0.5 * jnp.mean(jnp.sum((both(p, xs)[0] - xs) ** 2, -1))
-        )(tagged)
+            lambda p, t=tag: 0.5 * jnp.mean(jnp.sum((both(p, xs, t)[0] - xs) ** 2, -1))
+        )(w)
         np.testing.assert_allclose(
-            ae.tagged_layer_norms(g_both), ae.tagged_layer_norms(g_tag), rtol=1e-5
+            gc.probes.layer_grad_norms(g_both),
+            gc.probes.layer_grad_norms(g_one),
+            rtol=1e-5,
         )
-        assert not jnp.any(g_both.variant)
     with pytest.raises(ValueError, match="variants"):
         ae.Variants((SMALL, ae.Autoencoder((6, 3))))
     with pytest.raises(ValueError, match="index"):
@@ -252,7 +253,8 @@ def test_case_study_reconstructions_and_summary(case_study):
     assert ((images >= 0) & (images <= 1)).all()
     k, seeds = runs.labels.index("tanh, Xavier"), runs.test_error.shape[1]
     one = jax.tree.map(lambda a: a[k * seeds + 1], runs.params)
-    np.testing.assert_allclose(images[k], runs.model(one, xs)[0], atol=1e-5)
+    tag = runs.tags[k * seeds + 1]
+    np.testing.assert_allclose(images[k], runs.model(one, xs, tag)[0], atol=1e-5)
     for count, seed, match in [
         (0, 0, "count"),
         (10_000, 0, "count"),
@@ -266,31 +268,31 @@ def test_case_study_reconstructions_and_summary(case_study):
 
 
 def test_sgd_or_adam_flag_picks_exactly_one_optimiser(xs):
+    # The flag is an injected hyper-parameter set per run (fit_seeds' hyperparams), not a
+    # parameter: run 0 is exactly an SGD run, run 1 exactly an Adam run.
     exp = gc.experiments.autoencoder
     model = ae.Variants((SMALL,))
     keys = jax.random.split(jax.random.key(4), 2)
     w = ae.init_seeds(keys, SMALL)
-    tagged = ae.Tagged(w, jnp.ones((2, 1)))
-    both = exp._Run(tagged, jnp.array([0.0, 1.0]))
     run = dict(steps=4, batch_size=8, kind="mse")
     final, _ = gc.train.fit_seeds(
-        keys, both, xs, xs, model=exp._RunModel(model),
-        optimizer=exp._sgd_or_adam(0.1, 0.9, 0.01), layer_norms=exp._run_layer_norms,
-        **run,
+        keys, w, xs, xs, model=model, per_run=jnp.ones((2, 1)),
+        hyperparams={"adam": jnp.array([0.0, 1.0])},
+        optimizer=exp._sgd_or_adam(0.1, 0.9, 0.01, adam=0.0),
+        layer_norms=gc.probes.layer_grad_norms, **run,
     )  # fmt: skip
     for s, opt in enumerate([optax.sgd(0.1, momentum=0.9), optax.adam(0.01)]):
         one = jax.tree.map(lambda a, s=s: a[s], w)
         alone, _ = gc.train.fit(
             keys[s], one, xs, xs, model=SMALL, optimizer=opt,
-            layer_norms=ae.layer_norms, **run,
+            layer_norms=gc.probes.layer_grad_norms, **run,
         )  # fmt: skip
         for a, b in zip(
             jax.tree.leaves(alone),
-            jax.tree.leaves(jax.tree.map(lambda a, s=s: a[s], final.tagged.weights)),
+            jax.tree.leaves(jax.tree.map(lambda a, s=s: a[s], final)),
             strict=True,
         ):
             np.testing.assert_allclose(a, b, atol=1e-6)
-    np.testing.assert_array_equal(final.adam, both.adam)
 
 
 def test_xavier_weights_are_those_of_init():
@@ -301,16 +303,3 @@ def test_xavier_weights_are_those_of_init():
         jax.tree.leaves(got), jax.tree.leaves(ae.init(key, study.config)), strict=True
     ):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
-
-
-def test_variants_with_the_tag_beside_the_weights_equal_tagged(key):
-    both = ae.Variants((ae.Autoencoder((6, 3)), ae.Autoencoder((6, 3), "tanh")))
-    weights = ae.init(key, both.variants[1])
-    xs = jax.random.uniform(key, (5, 6))
-    out, trace = both(weights, xs, both.tag(1))
-    want, want_trace = both(ae.Tagged(weights, both.tag(1)), xs)
-    np.testing.assert_array_equal(out, want)
-    np.testing.assert_array_equal(trace.post, want_trace.post)
-    np.testing.assert_array_equal(
-        ae.layer_norms(weights), gc.probes.layer_grad_norms(weights)
-    )

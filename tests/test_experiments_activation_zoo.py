@@ -16,7 +16,7 @@ def split():
 
 def test_moments_at_one_separate_the_three_groups():
     m = ex.moments_at_one()
-    assert list(m.chi) == list(gc.activations.REGISTRY)
+    assert list(m.chi) == list(gc.registry.REGISTRY)
     for name in (
         "relu",
         "leaky_relu",
@@ -43,7 +43,7 @@ def test_gated_units_double_the_factor_and_maxout_keeps_it():
 def test_depth_profile_follows_mean_field_on_other_seeds(split):
     xs, ys = split.x_train[64:128], split.y_train[64:128]
     p = ex.depth_profile(jax.random.key(8), xs, ys, width=64, depth=30, seeds=3)
-    names = list(gc.activations.REGISTRY)
+    names = list(gc.registry.REGISTRY)
     med = dict(zip(names, np.median(p.log_first, axis=1), strict=True))
     pred = dict(zip(names, p.log_first_predicted, strict=True))
     assert p.measured.shape == (len(names), 3, 30)

@@ -130,7 +130,7 @@ def test_gradient_profiles_match_jax_grad_of_forward(key, digits):
                 N.forward(q, xs, act, norm=norm)[0], ys
             )
 
-        want = gc.train.mlp_layer_norms(jax.jit(jax.grad(loss))(one))
+        want = gc.probes.layer_grad_norms(jax.jit(jax.grad(loss))(one))
         np.testing.assert_allclose(got[act][norm][1], want, rtol=1e-4)
         assert got[act][norm].shape == (2, 6)
 

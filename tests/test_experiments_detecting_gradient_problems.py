@@ -28,8 +28,8 @@ def test_glorot_probe_standard_init_loses_a_third_per_layer(data):
 
 
 def test_summarise_sigmoid_twenty_layers_is_stuck_at_ln10():
-    cfg = gc.failure_modes.Config("sigmoid", 20, "lecun", "sgd", 0.1, batch_size=64)
-    (runs,) = gc.failure_modes.run_seeds(jax.random.key(43), [cfg], 2)
+    cfg = gc.runs.Config("sigmoid", 20, "lecun", "sgd", 0.1, batch_size=64)
+    (runs,) = gc.runs.run_seeds(jax.random.key(43), [cfg], 2)
     s = ex.summarise(runs)
     assert s.labels == ("vanishing", "vanishing")
     assert np.all(np.abs(s.final_loss - np.log(10)) < 0.05)

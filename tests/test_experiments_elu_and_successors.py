@@ -45,18 +45,18 @@ def test_dip_and_peak_mish_dips_deepest_and_peaks_lowest():
     assert dips["mish"].y_min < dips["silu"].y_min < dips["gelu"].y_min < 0
     assert dips["mish"].d_peak < min(dips["silu"].d_peak, dips["gelu"].d_peak)
     for name, d in dips.items():
-        assert d.d_peak == pytest.approx(gc.activations.get(name).max_slope, abs=1e-3)
+        assert d.d_peak == pytest.approx(gc.registry.get(name).max_slope, abs=1e-3)
         assert d.x_min < 0 < d.above_one <= d.x_peak
 
 
 def test_max_gap_swish_tends_to_relu():
     x = jnp.linspace(-6.0, 6.0, 6001)
     gaps = [
-        ex.max_gap(lambda v, b=b: gc.activations.swish(v, b), gc.activations.relu, x)[0]
+        ex.max_gap(lambda v, b=b: gc.gated.swish(v, b), gc.activations.relu, x)[0]
         for b in (1.0, 4.0, 16.0)
     ]
     assert gaps[0] > gaps[1] > gaps[2] > 0
-    gap, at = ex.max_gap(gc.activations.hard_swish, gc.activations.silu, x)
+    gap, at = ex.max_gap(gc.gated.hard_swish, gc.gated.silu, x)
     assert 0 < gap < 0.2 and -6 <= at <= 6
 
 

@@ -149,7 +149,7 @@ def test_train_stacks_he_learns_glorot_does_not_at_depth_30(digits):
         jnp.concatenate([jax.random.split(jax.random.key(42), 2)] * 2),
         start,
         digits,
-        model=gc.train.mlp_model("relu"),
+        model=gc.networks.mlp_model("relu"),
         optimizer=optax.sgd(0.002, momentum=0.9),
         steps=800,
     )
@@ -165,7 +165,7 @@ def test_train_stacks_constant_start_keeps_units_identical(digits):
         jnp.stack([jax.random.key(9)] * 2),
         start,
         digits,
-        model=gc.train.mlp_model("tanh"),
+        model=gc.networks.mlp_model("tanh"),
         optimizer=optax.sgd(0.1),
         steps=50,
         record=E.unit_spread,

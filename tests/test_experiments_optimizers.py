@@ -112,7 +112,7 @@ def test_train_runs_adam_rescues_a_six_layer_sigmoid_network(digits):
 def test_update_norms_is_the_per_layer_norm_of_the_update(key):
     p = gc.networks.init_mlp(key, 4, 5, 3, 2)
     np.testing.assert_array_equal(
-        opt_exp.update_norms(None, None, p, None), gc.train.mlp_layer_norms(p)
+        opt_exp.update_norms(None, None, p, None), gc.probes.layer_grad_norms(p)
     )
 
 

@@ -65,7 +65,7 @@ def test_shortcuts_trade_vanishing_for_growth_unless_scaled(nets, digits):
     assert np.all(ratio[0] < 0.5)
     assert np.all(ratio[1] > 20)
     assert np.all((ratio[2] > 0.5) & (ratio[2] < 2))
-    plain = gc.residual.grad_norms(
+    plain = gc.probes.grad_norms(
         jax.tree.map(lambda a: a[1], nets), xs, ys, "tanh", residual=False
     )
     np.testing.assert_allclose(norms[0, 1], plain.hidden, rtol=1e-4)

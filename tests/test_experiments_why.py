@@ -110,8 +110,8 @@ def test_first_update_sgd_copies_gradient_adam_flattens(digits):
     for u, g in zip(jax.tree.leaves(sgd), jax.tree.leaves(grads), strict=True):
         np.testing.assert_allclose(u, -0.1 * g, rtol=1e-6)
     adam = why.first_update(optax.adam(1e-3), grads, params)
-    g_prof = np.asarray(gc.train.mlp_layer_norms(grads))[:-1]
-    a_prof = np.asarray(gc.train.mlp_layer_norms(adam))[:-1]
+    g_prof = np.asarray(gc.probes.layer_grad_norms(grads))[:-1]
+    a_prof = np.asarray(gc.probes.layer_grad_norms(adam))[:-1]
     assert g_prof[-1] / g_prof[0] > 1e3
     assert a_prof.max() / a_prof.min() < 10
 

@@ -53,7 +53,7 @@ def test_slope_grad_norms_equal_the_probe(key, digits):
     got = gc.leaky_nets.slope_grad_norms(key, xs, ys, negative_slopes=jnp.array([0.2]),
                              gains=jnp.array([1.3]), width=16, depth=5, seeds=2)  # fmt: skip
     raw = R._raw_draw(key, 2, 64, 16, 5, 10)
-    phi = functools.partial(gc.activations.leaky_relu, negative_slope=0.2)
+    phi = functools.partial(gc.leaky.leaky_relu, negative_slope=0.2)
     for s in range(2):
         params = R._raw_mlp(raw[s], 64, 16, 5, 10, 1.3)
         want = gc.probes.grad_norms(params, xs, ys, phi).hidden
@@ -86,7 +86,7 @@ def test_prelu_forward_with_equal_slopes_is_a_leaky_network(key):
     net = gc.leaky_nets.init_prelu(key, 5, 7, 4, 3, alpha=0.3)
     x = jax.random.normal(jax.random.fold_in(key, 1), (5,))
     out, trace = gc.networks.prelu_forward(net, x)
-    phi = functools.partial(gc.activations.leaky_relu, negative_slope=0.3)
+    phi = functools.partial(gc.leaky.leaky_relu, negative_slope=0.3)
     out_ref, trace_ref = gc.networks.forward_with_trace(net.mlp, x, phi)
     np.testing.assert_allclose(out, out_ref, rtol=1e-6)
     np.testing.assert_allclose(trace.post, trace_ref.post, rtol=1e-6)

@@ -128,7 +128,7 @@ def test_first_layer_bias_gradient_is_zero_under_batch_norm(net):
     np.testing.assert_allclose(g.first.b, 0.0, atol=1e-6)
     np.testing.assert_allclose(g.hidden.b, 0.0, atol=1e-6)
     assert float(jnp.abs(g.first.w).max()) > 1e-4
-    assert gc.train.mlp_layer_norms(g).shape == (13,)
+    assert gc.probes.layer_grad_norms(g).shape == (13,)
 
 
 def test_model_is_a_value_and_validates():

@@ -23,8 +23,9 @@ from jax.typing import ArrayLike
 
 from .. import _checks
 from ..data import Split
-from ..normalization import NORMS, NormMLP, Stats, ema, forward, population_stats
-from ..normalization import model as norm_model
+from ..norm_mlp import NORMS, NormMLP, forward, population_stats
+from ..norm_mlp import model as norm_model
+from ..normalization import Stats, ema
 from ..train import History, fit_seeds
 
 
@@ -148,7 +149,7 @@ def train_digits(
     momentum)``. With ``norm="batch"`` the model is :class:`StatsModel`, so the history's
     ``records`` hold every step's batch statistics (for :func:`running_accuracy`); after
     training the population statistics of Ioffe & Szegedy's Algorithm 2
-    (:func:`gradcourse.normalization.population_stats`, 20 batches of 128 drawn with
+    (:func:`gradcourse.norm_mlp.population_stats`, 20 batches of 128 drawn with
     ``pop_keys``) replace the batch statistics for the test accuracy in evaluation mode.
 
     Args:
@@ -280,7 +281,7 @@ def logit_spread(
 
     Args:
         key: PRNG key for the orders.
-        params: one trained :class:`gradcourse.normalization.NormMLP` (sigmoid).
+        params: one trained :class:`gradcourse.norm_mlp.NormMLP` (sigmoid).
         xs: ``(n, in_dim)``: the example, then its candidate mates.
         batch_sizes: the sizes :math:`m`, each in ``[2, n]``.
         draws: number of random batches, >= 2.
@@ -327,7 +328,7 @@ def mode_accuracies(
     (batch statistics) on small batches sees noisy statistics (Ioffe, 2017).
 
     Args:
-        params: one trained sigmoid :class:`gradcourse.normalization.NormMLP` with 10
+        params: one trained sigmoid :class:`gradcourse.norm_mlp.NormMLP` with 10
             outputs.
         stats: its population statistics.
         xs, ys: test inputs and labels; ``len(xs)`` divisible by every batch size.

@@ -1,6 +1,6 @@
 r"""Experiments of the activation-zoo chapter: every registered activation at its own gain.
 
-Three measurements, each over the whole :data:`gradcourse.activations.REGISTRY`:
+Three measurements, each over the whole :data:`gradcourse.registry.REGISTRY`:
 
 * :func:`moments_at_one`: Gaussian expectations at :math:`q = 1` by quadrature split at
   every kink: the gradient factor per layer :math:`\chi(1) = g^2\,\mathbb E[\phi'(z)^2]`
@@ -30,7 +30,7 @@ import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
-from gradcourse import _checks, activations, quadrature, zoo
+from gradcourse import _checks, activations, quadrature, registry, zoo
 from gradcourse.data import Split
 
 __all__ = [
@@ -73,20 +73,20 @@ def moments_at_one() -> Moments:
 
     One quadrature rule (:func:`gradcourse.quadrature.gaussian_rule` at :math:`q = 1`,
     split at every kink of every entry) and one table of values and derivatives
-    (:func:`gradcourse.activations.tabulate`), summed in float64.
+    (:func:`gradcourse.registry.tabulate`), summed in float64.
 
     Returns:
         a :class:`Moments`, each field a dict keyed by registry name (registry order).
     """
-    entries = list(activations.REGISTRY.values())
+    entries = list(registry.REGISTRY.values())
     kinks = sorted({k for e in entries for k in e.kinks})
     z, w = (
         np.asarray(v, np.float64)
         for v in quadrature.gaussian_rule(1.0, breakpoints=kinks)
     )
-    phi, dphi = (np.asarray(v, np.float64) for v in activations.tabulate(z))
+    phi, dphi = (np.asarray(v, np.float64) for v in registry.tabulate(z))
     g2 = np.array([e.gain**2 for e in entries])
-    names = list(activations.REGISTRY)
+    names = list(registry.REGISTRY)
     chi = dict(zip(names, g2 * (dphi**2 @ w), strict=True))
     slope = dict(zip(names, g2 * ((z * phi * dphi) @ w), strict=True))
     phi2 = {n: float(phi[i] ** 2 @ w) for i, n in enumerate(names)}
@@ -242,7 +242,7 @@ def train(key: Array, split: Split, setup: TrainSetup = TrainSetup()) -> TrainRu
         _checks.positive_int(name, getattr(setup, name))
     _checks.positive("learning_rate", setup.learning_rate)
     for name in setup.names:
-        _checks.one_of("names", name, tuple(activations.REGISTRY))
+        _checks.one_of("names", name, tuple(registry.REGISTRY))
     run = zoo.train_registry(
         key,
         *split,

@@ -20,10 +20,10 @@ import numpy as np
 import optax
 from jax import Array
 
-from gradcourse import _checks, pretraining, train
+from gradcourse import _checks, pretraining, probes, train
 from gradcourse import autoencoder as ae
 from gradcourse.data import Split
-from gradcourse.networks import Dense, Trace
+from gradcourse.networks import Dense
 
 __all__ = [
     "ADAM_METHODS",
@@ -87,8 +87,10 @@ class Runs(NamedTuple):
 
     Attributes:
         labels: the methods' names.
-        params: :class:`gradcourse.autoencoder.Tagged` weights, leading axis
+        params: :class:`gradcourse.autoencoder.Weights`, leading axis
             ``methods * seeds`` (method-major).
+        tags: ``(methods * seeds, variants)`` one-hot variant of each run, the third
+            argument of ``model`` (a setting beside the weights, not a parameter).
         test_error: ``(methods, seeds)`` test reconstruction error (per pixel).
         loss: ``(methods, seeds, steps)`` training loss curves.
         profile: ``(methods, seeds, 2K)`` per-layer weight-gradient norms at the first
@@ -98,7 +100,8 @@ class Runs(NamedTuple):
     """
 
     labels: tuple[str, ...]
-    params: ae.Tagged
+    params: ae.Weights
+    tags: np.ndarray
     test_error: np.ndarray
     loss: np.ndarray
     profile: np.ndarray
@@ -151,71 +154,56 @@ def _starts(keys: Array, config: ae.Autoencoder, name: str, tiny: float) -> ae.W
     return ae.Weights(tuple(layers[:half]), tuple(layers[half:]))
 
 
-class _Run(NamedTuple):
-    """A run's parameters and its optimiser flag (1.0: Adam, 0.0: SGD)."""
-
-    tagged: ae.Tagged
-    adam: Array
-
-
-@dataclasses.dataclass(frozen=True)
-class _RunModel:
-    variants: ae.Variants
-
-    def __call__(self, params: _Run, xs: Array) -> tuple[Array, Trace]:
-        return self.variants(params.tagged, xs)
-
-
-def _run_layer_norms(grads: _Run) -> Array:
-    return ae.tagged_layer_norms(grads.tagged)
-
-
+@optax.inject_hyperparams
 def _sgd_or_adam(
-    learning_rate: float, momentum: float, adam_learning_rate: float
+    learning_rate: float, momentum: float, adam_learning_rate: float, adam: float = 0.0
 ) -> optax.GradientTransformation:
-    """SGD with momentum for runs whose flag is 0, Adam for runs whose flag is 1.
+    """SGD with momentum where ``adam`` is 0, Adam where it is 1.
 
-    Both optimisers' states follow the gradients of every run (neither depends on the
-    parameters) and the flag picks the update applied, so each run is exactly an SGD or
-    an Adam run; the flag's own gradient is zero, so neither update changes it.
+    Both optimisers' states follow the gradients (neither depends on the parameters) and
+    ``adam`` picks the update applied, so each run is exactly an SGD or an Adam run.
+    ``adam`` is an injected hyper-parameter (``optax.inject_hyperparams``), set per run
+    by ``fit_seeds(..., hyperparams={"adam": flags})``: a setting in the optimiser's
+    state, not in the parameters.
     """
     sgd = optax.sgd(learning_rate, momentum=momentum)
-    adam = optax.adam(adam_learning_rate)
+    adam_opt = optax.adam(adam_learning_rate)
 
-    def init(params: _Run) -> tuple:
-        return sgd.init(params), adam.init(params)
+    def init(params: ae.Weights) -> tuple:
+        return sgd.init(params), adam_opt.init(params)
 
-    def update(grads: _Run, state: tuple, params: _Run) -> tuple[_Run, tuple]:
+    def update(
+        grads: ae.Weights, state: tuple, params: ae.Weights
+    ) -> tuple[ae.Weights, tuple]:
         u_sgd, s_sgd = sgd.update(grads, state[0], params)
-        u_adam, s_adam = adam.update(grads, state[1], params)
-        flag = jax.lax.stop_gradient(params.adam)
-        pick = lambda a, b: a + flag * (b - a)  # noqa: E731
+        u_adam, s_adam = adam_opt.update(grads, state[1], params)
+        pick = lambda a, b: a + adam * (b - a)  # noqa: E731
         return jax.tree.map(pick, u_sgd, u_adam), (s_sgd, s_adam)
 
     return optax.GradientTransformation(init, update)
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _evaluate(model: ae.Variants, params: ae.Tagged, xs: Array) -> tuple[Array, Array]:
+def _evaluate(
+    model: ae.Variants, params: ae.Weights, tags: Array, xs: Array
+) -> tuple[Array, Array]:
     # Every run's reconstructions of xs and their errors: one program for both.
-    outputs = jax.vmap(lambda p: model(p, xs)[0])(params)
+    outputs = jax.vmap(lambda p, t: model(p, xs, t)[0])(params, tags)
     return outputs, ae.reconstruction_error(xs, outputs)
 
 
-def _stack(weights: list[ae.Weights], tags: np.ndarray) -> ae.Tagged:
+def _stack(weights: list[ae.Weights]) -> ae.Weights:
     # Host-side concatenation (NumPy): no XLA program per leaf shape.
-    leaves = jax.tree.map(
-        lambda *a: np.concatenate([np.asarray(x) for x in a]), *weights
-    )
-    return ae.Tagged(leaves, tags.astype(np.float32))
+    return jax.tree.map(lambda *a: np.concatenate([np.asarray(x) for x in a]), *weights)
 
 
-def _runs(labels, final, history, errors, outputs, model) -> Runs:
+def _runs(labels, final, tags, history, errors, outputs, model) -> Runs:
     m = len(labels)
     shape = lambda a: np.asarray(a).reshape(m, -1, *np.shape(a)[1:])  # noqa: E731
     return Runs(
         tuple(labels),
         final,
+        tags,
         shape(errors),
         shape(history.loss),
         shape(history.grad_norms[:, 0]),
@@ -261,29 +249,29 @@ def compare(key: Array, data: Split, study: Study = Study()) -> tuple[Runs, Runs
     inits = [init for *_, init in METHODS] + [init for _, init in ADAM_METHODS]
     kind = [kinds.index((a, n)) for _, a, n, _ in METHODS]
     kind += [kinds.index(("sigmoid", False))] * len(ADAM_METHODS)
-    tagged = _stack(
-        [start[i] for i in inits],
-        np.repeat(np.eye(len(kinds))[kind], study.seeds, axis=0),
-    )
+    weights = _stack([start[i] for i in inits])
+    tags = np.repeat(np.eye(len(kinds), dtype=np.float32)[kind], study.seeds, axis=0)
     n_sgd = len(METHODS) * study.seeds
     flags = (np.arange(len(inits) * study.seeds) >= n_sgd).astype(np.float32)
     optimizer = _sgd_or_adam(
-        study.learning_rate, study.momentum, study.adam_learning_rate
+        study.learning_rate, study.momentum, study.adam_learning_rate, adam=0.0
     )
     final, history = train.fit_seeds(
         jax.random.split(k_fit, len(flags)),
-        _Run(tagged, flags),
+        weights,
         data.x_train,
         data.x_train,
-        model=_RunModel(model),
+        per_run=tags,
+        hyperparams={"adam": flags},
+        model=model,
         optimizer=optimizer,
         steps=study.steps,
         batch_size=study.batch_size,
         kind="mse",
-        layer_norms=_run_layer_norms,
+        layer_norms=probes.layer_grad_norms,
     )
     outputs, errors = (
-        np.asarray(a) for a in _evaluate(model, final.tagged, data.x_test)
+        np.asarray(a) for a in _evaluate(model, final, tags, data.x_test)
     )
     # Rows are cut on the host (NumPy): no XLA program per leaf shape.
     final, history = jax.tree.map(np.asarray, (final, history))
@@ -292,7 +280,8 @@ def compare(key: Array, data: Split, study: Study = Study()) -> tuple[Runs, Runs
     return (
         _runs(
             [m[0] for m in METHODS],
-            part(final.tagged, sgd_rows),
+            part(final, sgd_rows),
+            tags[sgd_rows],
             part(history, sgd_rows),
             errors[sgd_rows],
             outputs[sgd_rows],
@@ -300,7 +289,8 @@ def compare(key: Array, data: Split, study: Study = Study()) -> tuple[Runs, Runs
         ),
         _runs(
             [m[0] for m in ADAM_METHODS],
-            part(final.tagged, adam_rows),
+            part(final, adam_rows),
+            tags[adam_rows],
             part(history, adam_rows),
             errors[adam_rows],
             outputs[adam_rows],

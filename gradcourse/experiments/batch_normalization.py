@@ -30,18 +30,11 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from .. import _checks
-from ..activations import resolve
 from ..networks import LOSSES
-from ..normalization import (
-    NORMS,
-    Affine,
-    NormMLP,
-    batch_norm,
-    forward,
-    init_norm_mlp,
-    layer_norm,
-)
-from ..train import mlp_layer_norms
+from ..norm_mlp import NORMS, NormMLP, forward, init_norm_mlp
+from ..normalization import Affine, batch_norm, layer_norm
+from ..probes import layer_grad_norms
+from ..registry import resolve
 from ._batch_statistics import (
     DigitsRun,
     StatsModel,
@@ -95,7 +88,7 @@ def residual_forward(
         h_l = h_{l-1} + \alpha\,\phi(\mathrm{BN}(W_l h_{l-1} + b_l)) \quad (l \ge 2).
 
     Args:
-        params: a :class:`gradcourse.normalization.NormMLP`.
+        params: a :class:`gradcourse.norm_mlp.NormMLP`.
         xs: ``(batch, in_dim)``.
         activation: registry name.
         branch_scale: :math:`\alpha`.
@@ -144,7 +137,7 @@ def init_networks(
     depth: int = 30,
     out_dim: int = 10,
 ) -> NormMLP:
-    """One :func:`gradcourse.normalization.init_norm_mlp` network per key (LeCun
+    """One :func:`gradcourse.norm_mlp.init_norm_mlp` network per key (LeCun
     initialisation), stacked along a leading seed axis."""
     return jax.vmap(lambda k: init_norm_mlp(k, in_dim, width, depth, out_dim))(keys)
 
@@ -206,7 +199,7 @@ def _profiles(
     def one(p: NormMLP, norm: Array, act: Array) -> Array:
         phi = lambda u: jax.lax.switch(act, phis, u)  # noqa: E731
         loss = lambda q: LOSSES["cross_entropy"](forward(q, xs, phi, norm=norm)[0], ys)  # noqa: E731
-        return mlp_layer_norms(jax.grad(loss)(p))
+        return layer_grad_norms(jax.grad(loss)(p))
 
     def config(c: Array) -> Array:
         return jax.vmap(one, in_axes=(0, None, None))(params, c[0], c[1])
@@ -225,12 +218,12 @@ def gradient_profiles(
     at initialisation, with batch norm, layer norm and none, for each activation.
 
     The cross-entropy loss of the training-mode network
-    (:func:`gradcourse.normalization.forward`) on the batch is differentiated with
+    (:func:`gradcourse.norm_mlp.forward`) on the batch is differentiated with
     ``jax.grad`` and every layer's weight gradient is reduced to its Frobenius norm
-    (:func:`gradcourse.train.mlp_layer_norms`), for every network of the stack.
+    (:func:`gradcourse.probes.layer_grad_norms`), for every network of the stack.
 
     Args:
-        params: a :class:`gradcourse.normalization.NormMLP` whose leaves have a leading
+        params: a :class:`gradcourse.norm_mlp.NormMLP` whose leaves have a leading
             seed axis (:func:`init_networks`).
         xs: ``(batch, in_dim)`` inputs.
         ys: ``(batch,)`` integer labels.
@@ -294,7 +287,7 @@ def rescale_layer(
     (Ioffe & Szegedy, 2015, Section 3). Measured on a sigmoid network in training mode.
 
     Args:
-        params: one :class:`gradcourse.normalization.NormMLP` (no seed axis).
+        params: one :class:`gradcourse.norm_mlp.NormMLP` (no seed axis).
         xs, ys: a batch of inputs and integer labels.
         layer: which weight matrix, counted from 1 at the input; a hidden layer,
             ``2 <= layer <= depth``.
@@ -332,7 +325,7 @@ def skip_profiles(
     (:func:`residual_forward`), one row per network of the stack.
 
     Args:
-        params: :class:`gradcourse.normalization.NormMLP` with a leading seed axis.
+        params: :class:`gradcourse.norm_mlp.NormMLP` with a leading seed axis.
         xs, ys: a batch of inputs and integer labels.
         activation: registry name.
         branch_scale: :math:`\alpha`.
@@ -346,7 +339,7 @@ def skip_profiles(
         loss = lambda q: LOSSES["cross_entropy"](  # noqa: E731
             residual_forward(q, xs, activation, branch_scale=branch_scale), ys
         )
-        return mlp_layer_norms(jax.grad(loss)(p))
+        return layer_grad_norms(jax.grad(loss)(p))
 
     return jax.vmap(one)(params)
 

@@ -57,10 +57,10 @@ class Summary(NamedTuple):
 
 
 def summarise(runs: Sequence[failure_modes.Run], last: int = 20) -> Summary:
-    """Summarise the seeds of one configuration (:func:`gradcourse.failure_modes.run_seeds`).
+    """Summarise the seeds of one configuration (:func:`gradcourse.runs.run_seeds`).
 
     Args:
-        runs: the :class:`gradcourse.failure_modes.Run` of each seed.
+        runs: the :class:`gradcourse.runs.Run` of each seed.
         last: the final loss is the mean over the last ``last`` steps, >= 1.
 
     Returns:
@@ -129,7 +129,7 @@ def glorot_probe(
 ) -> GlorotProbe:
     """Gradient norms of tanh networks at initialisation, and the first one's activations.
 
-    For each initialiser of :data:`gradcourse.failure_modes.INITS`, ``seeds`` tanh
+    For each initialiser of :data:`gradcourse.runs.INITS`, ``seeds`` tanh
     networks (10 outputs, zero biases; seed ``s`` uses the same key for every
     initialiser) are probed on the batch (:func:`gradcourse.probes.grad_norms`), and the
     first network's hidden activations are recorded, all in one compiled program.
@@ -137,7 +137,7 @@ def glorot_probe(
     Args:
         key: PRNG key for the weights.
         xs: inputs ``(batch, in_dim)``; ys: labels ``(batch,)`` in ``0..9``.
-        inits: names in :data:`gradcourse.failure_modes.INITS`.
+        inits: names in :data:`gradcourse.runs.INITS`.
         seeds, width, depth: sizes, each >= 1.
 
     Returns:
@@ -200,7 +200,7 @@ def per_layer_ratio(g: probes.GradNorms) -> float:
 def failure_gallery(
     key: Array, expected: Mapping[str, str], seeds: int = 5
 ) -> dict[str, tuple[failure_modes.Run, ...]]:
-    """Reproduce named failures over seeds (:func:`gradcourse.failure_modes.run_seeds`).
+    """Reproduce named failures over seeds (:func:`gradcourse.runs.run_seeds`).
 
     Args:
         key: PRNG key.
@@ -209,7 +209,7 @@ def failure_gallery(
         seeds: runs per failure, >= 1.
 
     Returns:
-        ``{failure name: runs}``, one :class:`gradcourse.failure_modes.Run` per seed.
+        ``{failure name: runs}``, one :class:`gradcourse.runs.Run` per seed.
 
     Raises:
         ValueError: for an unknown failure or a bad ``seeds``.

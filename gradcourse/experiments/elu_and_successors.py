@@ -27,7 +27,7 @@ import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
-from gradcourse import _checks, activations, moments
+from gradcourse import _checks, moments, registry
 
 __all__ = [
     "DipAndPeak",
@@ -95,7 +95,7 @@ def mean_shift(
     runs = {}
     for name in names:
         _checks.one_of("names", name, ("relu", "elu"))
-        gain = activations.get(name).gain
+        gain = registry.get(name).gain
         measured = moments.propagate(
             key, xs, width=width, depth=depth, seeds=seeds, activation=name, gain=gain
         )
@@ -161,7 +161,7 @@ def selu_runs(
         ValueError: for a bad size or a variance <= 0.
     """
     _check_sizes(width, depth, seeds)
-    alpha, lam = activations.selu_constants()
+    alpha, lam = moments.selu_constants()
     runs = []
     keys = jax.random.split(key_inputs, len(starts))
     for k_in, (m0, v0) in zip(keys, starts, strict=True):
@@ -232,7 +232,7 @@ def dip_and_peak(name: str, x: ArrayLike) -> DipAndPeak:
     """The dip of a non-monotone activation and the peak of its slope, on grid ``x``.
 
     Args:
-        name: a registered activation (:func:`gradcourse.activations.get`).
+        name: a registered activation (:func:`gradcourse.registry.get`).
         x: an increasing grid ``(n,)``, fine enough for the digits reported.
 
     Returns:
@@ -242,7 +242,7 @@ def dip_and_peak(name: str, x: ArrayLike) -> DipAndPeak:
         ValueError: for an unknown name or a grid that is not 1-D.
     """
     _checks.ndim("x", x, 1)
-    entry = activations.get(name)
+    entry = registry.get(name)
     x = jnp.asarray(x)
     y, d = np.asarray(entry.fn(x)), np.asarray(entry.grad(x))
     above_one = float(x[np.argmax(d > 1)])

@@ -34,8 +34,9 @@ from ..clipping import (
     global_norm,
 )
 from ..data import Split
-from ..networks import MLP, init_mlp, loss
-from ..train import History, fit_seeds, mlp_layer_norms, mlp_model
+from ..networks import MLP, init_mlp, loss, mlp_model
+from ..probes import layer_grad_norms
+from ..train import History, fit_seeds
 
 __all__ = [
     "ClipCheck",
@@ -275,7 +276,7 @@ def clip_vanishing(
     grads = jax.grad(loss)(net, xs, ys, "sigmoid")
     threshold = fraction * global_norm(grads)
     clipped, _ = clip_tree_by_global_norm(grads, threshold)
-    before, after = (mlp_layer_norms(g) for g in (grads, clipped))
+    before, after = (layer_grad_norms(g) for g in (grads, clipped))
     return VanishingClip(net, grads, threshold, before, after)
 
 
@@ -306,4 +307,4 @@ def keras_checks(grads: MLP, params: MLP, threshold: ArrayLike) -> tuple[Array, 
     u1 = chained.update(grads, chained.init(params), params)[0]
     u2 = reference.update(grads, reference.init(params), params)[0]
     same = jnp.allclose(_flat(u1), _flat(u2), atol=1e-7)
-    return mlp_layer_norms(per_tensor), same
+    return layer_grad_norms(per_tensor), same

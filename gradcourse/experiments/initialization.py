@@ -19,10 +19,10 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from .. import _checks, meanfield, randmat
-from ..activations import get, resolve
 from ..initializers import lecun_normal, orthogonal
 from ..networks import LOSSES, MLP, Trace, forward_batch, forward_with_trace, init_mlp
 from ..probes import grad_norms
+from ..registry import get, resolve
 from ._stacks import Runs, stack_accuracy, train_stacks
 
 __all__ = [

@@ -32,7 +32,14 @@ import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
-from gradcourse import _checks, activations, jacobians, meanfield, networks, randmat
+from gradcourse import (
+    _checks,
+    jacobians,
+    meanfield,
+    networks,
+    randmat,
+    registry,
+)
 from gradcourse.networks import MLP, ActivationLike
 
 __all__ = [
@@ -87,7 +94,7 @@ def _product_formula_grads(
     n_out = net.readout.w.shape[0]
     delta_top = net.readout.w.T @ (jax.nn.softmax(out) - jax.nn.one_hot(label, n_out))
     deltas = jacobians.backprop_signals(jacs, delta_top)  # (depth, width)
-    slopes = activations.get(activation).grad(trace.pre)
+    slopes = registry.get(activation).grad(trace.pre)
     h_prev = trace.post[:-1]  # h_1 .. h_{L-1} feed layers 2 .. L
     return (slopes[1:] * deltas[1:])[:, :, None] * h_prev[:, None, :]
 
@@ -171,7 +178,7 @@ def _check_label(label: int, net: MLP) -> None:
 
 
 def _scalar_chain(w: Array, activation: str) -> Array:
-    act = activations.get(activation)
+    act = registry.get(activation)
 
     def layer(h: Array, w_k: Array) -> tuple[Array, Array]:  # z_k = w_k h_{k-1}
         z = w_k * h
@@ -224,7 +231,7 @@ def scalar_chains(
     _checks.positive_int("depth", depth)
     names = tuple(names)
     for name in names:
-        activations.get(name)  # raises ValueError for an unknown name
+        registry.get(name)  # raises ValueError for an unknown name
     chains = _scalar_chains(key, names, seeds, depth)
     return {a: np.asarray(v) for a, v in chains.items()}
 
@@ -339,7 +346,7 @@ def depth_spectra(
 
     Inputs are unit Gaussians scaled so that the first layer's pre-activations have the
     variance :math:`q^*` of mean-field theory (at least 1e-3). The spectra are Lyapunov
-    estimates (:func:`gradcourse.jacobians.log_spectra_seeds`: re-orthonormalised after
+    estimates (:func:`gradcourse.spectra.log_spectra_seeds`: re-orthonormalised after
     every layer, so there is no float32 floor), for Gaussian and orthogonal weights.
 
     Args:
@@ -399,7 +406,7 @@ def measured_chi(
     weights) is probed and the per-layer ratios
     :math:`r_l = \lVert\partial\mathcal L/\partial H_l\rVert /
     \lVert\partial\mathcal L/\partial H_{l+1}\rVert`
-    (:func:`gradcourse.jacobians.gradient_gains`) are averaged geometrically,
+    (:func:`gradcourse.spectra.gradient_gains`) are averaged geometrically,
     :math:`\exp\overline{\log r_l^2}`, over the layers after the first ``skip`` (while
     :math:`q_l` settles). Mean-field theory predicts :math:`\chi` (Schoenholz et al.,
     2017, Fig. 4).

@@ -29,7 +29,7 @@ import optax
 from jax import Array
 from jax.typing import ArrayLike
 
-from gradcourse import _checks, activations, rectifiers
+from gradcourse import _checks, leaky, rectifiers
 from gradcourse.data import Split
 
 __all__ = [
@@ -70,7 +70,7 @@ def slope_flow(
     r"""First-to-last gradient ratio of leaky-ReLU networks, at He's gain and matched.
 
     Every slope :math:`a` runs twice through
-    :func:`gradcourse.rectifiers.slope_grad_norms` (one compiled program): with gain
+    :func:`gradcourse.leaky_nets.slope_grad_norms` (one compiled program): with gain
     :math:`\sqrt 2`, where mean-field theory predicts the ratio
     :math:`(1 + a^2)^{(L-1)/2}`, and with :math:`\sqrt{2/(1+a^2)}`, where it predicts 1.
 
@@ -145,7 +145,7 @@ def kill_and_recover(
 ) -> Killed:
     """Kill ReLU units with one large step, then train on with each negative slope.
 
-    A composition of :func:`gradcourse.rectifiers.kill_and_recover` on the first
+    A composition of :func:`gradcourse.leaky_nets.kill_and_recover` on the first
     ``setup.n_train`` training examples, evaluated on the test set; a unit is off when
     its pre-activation is :math:`\\le 0` on every evaluation input.
 
@@ -224,7 +224,7 @@ def prelu_run(
     r"""Train PReLU classifiers (slopes start at 0.25) with Adam and read the slopes.
 
     He et al. (2015) learn one slope per unit with the weights, without constraint;
-    :func:`gradcourse.rectifiers.train_prelu` trains ``seeds`` networks on the same
+    :func:`gradcourse.leaky_nets.train_prelu` trains ``seeds`` networks on the same
     minibatches.
 
     Args:
@@ -265,7 +265,7 @@ def prelu_run(
 def rrelu_conventions(key: Array, n: int = 200_000) -> dict[str, tuple[float, ...]]:
     r"""RReLU's mean training slope and its test slope, per convention.
 
-    Draws ``n`` training slopes (:func:`gradcourse.activations.rrelu_slopes`): PyTorch's
+    Draws ``n`` training slopes (:func:`gradcourse.leaky.rrelu_slopes`): PyTorch's
     :math:`a \sim U(1/8, 1/3)` with test slope :math:`11/48`, and the paper's :math:`1/a`
     with :math:`a \sim U(3, 8)` and test slope :math:`2/11`, whose mean training slope is
     :math:`\ln(8/3)/5`, not :math:`2/11`.
@@ -283,10 +283,10 @@ def rrelu_conventions(key: Array, n: int = 200_000) -> dict[str, tuple[float, ..
     _checks.positive_int("n", n)
     rows = {}
     for conv in ("paper", "pytorch"):
-        draws = activations.rrelu_slopes(key, (n,), convention=conv)
+        draws = leaky.rrelu_slopes(key, (n,), convention=conv)
         rows[conv] = (
             float(draws.mean()),
-            activations.rrelu_eval_slope(convention=conv),
+            leaky.rrelu_eval_slope(convention=conv),
             float(draws.min()),
             float(draws.max()),
         )

@@ -28,9 +28,8 @@ from jax.typing import ArrayLike
 from gradcourse import _checks
 from gradcourse.data import Split
 from gradcourse.experiments._stacks import Runs, train_stacks
-from gradcourse.networks import MLP, Trace, init_mlp
-from gradcourse.probes import GradNorms, grad_norms
-from gradcourse.train import mlp_layer_norms, mlp_model
+from gradcourse.networks import MLP, Trace, init_mlp, mlp_model
+from gradcourse.probes import GradNorms, grad_norms, layer_grad_norms
 
 __all__ = [
     "Probed",
@@ -204,7 +203,7 @@ def first_layer_rms(nets: MLP, xs: ArrayLike, ys: ArrayLike) -> np.ndarray:
 def update_norms(params: Any, grads: Any, updates: Any, trace: Trace) -> Array:
     """A ``record`` hook for :func:`gradcourse.train.fit`: the Frobenius norm of each
     layer's weight update (layers 1..depth, then the read-out)."""
-    return mlp_layer_norms(updates)
+    return layer_grad_norms(updates)
 
 
 def train_runs(

@@ -312,7 +312,7 @@ def fit_grid(
     _checks.positive_int("steps", steps)
     _checks.positive_int("batch_size", batch_size)
     batch = min(batch_size, data.xs.shape[1])
-    runner = train._runner(
+    runner = train.runner(
         model, optimizer, "cross_entropy", batch, steps, _norms, None, True
     )
     final, out = jax.jit(jax.vmap(runner))(params, data.xs, data.ys, keys)

@@ -30,18 +30,16 @@ from jax.typing import ArrayLike
 from .. import _checks
 from ..data import Split
 from ..networks import LOSSES, Dense
+from ..probes import grad_norms, layer_grad_norms
 from ..residual import (
     ResidualMLP,
-    Wired,
+    WiredModel,
+    Wiring,
     block,
     block_jacobian,
-    grad_norms,
     init_residual_mlp,
-    layer_input_derivatives,
-    neighbour_correlation,
-    wired_layer_norms,
-    wired_model,
 )
+from ..shattering import layer_input_derivatives, neighbour_correlation
 from ..train import History, fit_seeds
 
 __all__ = [
@@ -192,7 +190,7 @@ def grad_norms_by_wiring(
 
     Configuration :math:`c` runs every network of the stack with shortcuts where
     ``residual[c]`` is true and branch scale ``branch_scale[c]``
-    (:func:`gradcourse.residual.grad_norms`); one compiled probe serves them all.
+    (:func:`gradcourse.probes.grad_norms`); one compiled probe serves them all.
 
     Args:
         nets: :class:`gradcourse.residual.ResidualMLP` with a leading seed axis.
@@ -229,15 +227,18 @@ class Degradation(NamedTuple):
         np.ndarray
     )  #: full training-set loss after training, ``(wirings, seeds)``
     accuracy: np.ndarray  #: test accuracy after training, ``(wirings, seeds)``
-    start: Wired  #: the initial parameters of every run, ``(wirings * seeds, ...)``
-    params: Wired  #: the trained parameters of every run
+    start: ResidualMLP  #: the initial weights of every run, ``(wirings * seeds, ...)``
+    params: ResidualMLP  #: the trained weights of every run
+    wiring: (
+        Wiring  #: every run's wiring, ``(wirings * seeds, depth)``, beside the weights
+    )
     history: History  #: :func:`gradcourse.train.fit_seeds`'s history of every run
 
 
 @functools.partial(jax.jit, static_argnames=("seeds", "width", "depth"))
 def _starts(
     key: Array, shortcuts: Array, alphas: Array, seeds: int, width: int, depth: int
-) -> tuple[Wired, Array]:
+) -> tuple[ResidualMLP, Wiring, Array]:
     wirings = shortcuts.shape[0]
 
     def configuration(k: Array, shortcut: Array, alpha: Array) -> tuple:
@@ -245,23 +246,25 @@ def _starts(
         init = jax.vmap(lambda q: init_residual_mlp(q, 64, width, depth, 10))
         nets = init(jax.random.split(k_init, seeds))
         wiring = [jnp.broadcast_to(a, (seeds, depth)) for a in (shortcut, alpha)]
-        return Wired(nets, *wiring), jax.random.split(k_batches, seeds)
+        return nets, Wiring(*wiring), jax.random.split(k_batches, seeds)
 
     runs = jax.vmap(configuration)(jax.random.split(key, wirings), shortcuts, alphas)
     return jax.tree.map(lambda a: a.reshape(wirings * seeds, *a.shape[2:]), runs)
 
 
 @functools.partial(jax.jit, static_argnames=("activation",))
-def _evaluate(params: Wired, split: Split, activation: str) -> tuple[Array, Array]:
-    model = wired_model(activation)
+def _evaluate(
+    params: ResidualMLP, wiring: Wiring, split: Split, activation: str
+) -> tuple[Array, Array]:
+    model = WiredModel(activation)
 
-    def one(p: Wired) -> tuple[Array, Array]:
-        train_out, _ = model(p, split.x_train)
-        test_out, _ = model(p, split.x_test)
+    def one(p: ResidualMLP, w: Wiring) -> tuple[Array, Array]:
+        train_out, _ = model(p, split.x_train, w)
+        test_out, _ = model(p, split.x_test, w)
         train_loss = LOSSES["cross_entropy"](train_out, split.y_train)
         return train_loss, jnp.mean(jnp.argmax(test_out, -1) == split.y_test)
 
-    return jax.vmap(one)(params)
+    return jax.vmap(one)(params, wiring)
 
 
 def degradation(
@@ -282,9 +285,10 @@ def degradation(
     its input where ``shortcut[l]`` is true and scales its branch by ``alpha[l]``
     (a plain block with :math:`\alpha_l = 0` is the identity, so a 24-block network
     whose last 18 blocks are identities is a 6-block one). Each wiring is trained from
-    ``seeds`` fresh LeCun initialisations (:class:`gradcourse.residual.Wired`), all in one
-    :func:`gradcourse.train.fit_seeds` loop; then the full training-set loss and the test
-    accuracy are measured.
+    ``seeds`` fresh LeCun initialisations, all in one :func:`gradcourse.train.fit_seeds`
+    loop, the wiring travelling beside the weights (``per_run``, a
+    :class:`gradcourse.residual.Wiring`: not a parameter, so never updated); then the
+    full training-set loss and the test accuracy are measured.
 
     Args:
         key: PRNG key for the initialisations and the minibatches.
@@ -316,24 +320,25 @@ def degradation(
             f"shapes {shortcuts.shape} and {alphas.shape}"
         )
     depth = shortcuts.shape[1]
-    start, batch_keys = _starts(key, shortcuts, alphas, seeds, width, depth)
+    start, wiring, batch_keys = _starts(key, shortcuts, alphas, seeds, width, depth)
     params, history = fit_seeds(
         batch_keys,
         start,
         split.x_train,
         split.y_train,
-        model=wired_model(activation),
+        per_run=wiring,
+        model=WiredModel(activation),
         optimizer=optax.adam(learning_rate),
         steps=steps,
         batch_size=batch_size,
-        layer_norms=wired_layer_norms,
+        layer_norms=layer_grad_norms,
     )
     finals, accs = (
         np.asarray(a).reshape(len(wirings), seeds)
-        for a in _evaluate(params, split, activation)
+        for a in _evaluate(params, wiring, split, activation)
     )
     losses = np.asarray(history.loss).reshape(len(wirings), seeds, -1)
-    return Degradation(losses, finals, accs, start, params, history)
+    return Degradation(losses, finals, accs, start, params, wiring, history)
 
 
 class Shattering(NamedTuple):
@@ -386,11 +391,11 @@ def shattering(
 
     For each key a network with one input, He-initialised weights and Gaussian biases of
     standard deviation ``bias_std`` is built; one forward-mode pass
-    (:func:`gradcourse.residual.layer_input_derivatives`) gives
+    (:func:`gradcourse.shattering.layer_input_derivatives`) gives
     :math:`\mathrm{d}h_l/\mathrm{d}x` for every block :math:`l`, projected on a random
     read-out vector: :math:`f'` of the network cut after block :math:`l`. Then
     :math:`\rho_l = \operatorname{corr}(f'(x_i), f'(x_{i+1}))` along the grid
-    (:func:`gradcourse.residual.neighbour_correlation`). The same weights run plain and
+    (:func:`gradcourse.shattering.neighbour_correlation`). The same weights run plain and
     residual.
 
     Args:

@@ -31,7 +31,7 @@ import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
-from gradcourse import _checks, activations, initializers, networks, probes
+from gradcourse import _checks, activations, initializers, networks, probes, registry
 from gradcourse.networks import MLP, ActivationLike, Trace
 
 __all__ = [
@@ -230,7 +230,7 @@ def gradient_factor(
     Raises:
         ValueError: for a bad ``sigma_w``, ``depth``, ``width`` or ``activation``.
     """
-    grad = activations.get(activation).grad
+    grad = registry.get(activation).grad
     norms = _probe(keys, xs, ys, activation, sigma_w, depth, width)
     xs = jnp.asarray(xs)
     out_dim = int(jnp.max(jnp.asarray(ys))) + 1

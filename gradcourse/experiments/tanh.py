@@ -27,7 +27,7 @@ import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
-from gradcourse import _checks, activations, monitor, probes
+from gradcourse import _checks, activations, health, probes
 from gradcourse.experiments import sigmoid
 
 __all__ = ["WeightSweep", "factor_by_depth", "mean_activation", "weight_sweep"]
@@ -40,7 +40,7 @@ class WeightSweep(NamedTuple):
         factor: measured gradient factor per layer.
         rms_slope: root-mean-square :math:`\tanh'(z)` over layers 2..L.
         saturated: fraction of units of layers 2..L with :math:`|h| > 0.99`
-            (:func:`gradcourse.monitor.saturated_fraction`).
+            (:func:`gradcourse.health.saturated_fraction`).
     """
 
     factor: np.ndarray
@@ -122,7 +122,7 @@ def weight_sweep(
         _, tr = sigmoid.forward_seeds(p, xs, "tanh")
         slopes = np.asarray(activations.tanh_grad(tr.pre[:, :, 1:]))  # layers 2..L
         rms_slope.append(np.sqrt(np.mean(slopes**2, axis=(1, 2, 3))))
-        sat = jax.vmap(lambda h: monitor.saturated_fraction(h, "tanh"))(
+        sat = jax.vmap(lambda h: health.saturated_fraction(h, "tanh"))(
             tr.post[:, :, 1:]
         )
         saturated.append(np.asarray(sat).mean(axis=1))

@@ -37,9 +37,9 @@ from jax.typing import ArrayLike
 from gradcourse import _checks
 from gradcourse.activations import sigmoid, sigmoid_grad
 from gradcourse.data import Split
-from gradcourse.networks import MLP, Dense, forward_batch, init_mlp
+from gradcourse.networks import MLP, Dense, forward_batch, init_mlp, mlp_model
 from gradcourse.probes import GradNorms, grad_norms
-from gradcourse.train import accuracy, fit, mlp_model
+from gradcourse.train import accuracy, fit
 
 __all__ = [
     "Collapse",
