@@ -30,7 +30,7 @@ def main() -> None:
     import optax
 
     cell, init = gc.recurrent.Cell, gc.recurrent.RecurrentInit
-    model = gc.experiments.recurrent.Model
+    model = gc.experiments.gated_recurrent_networks.Model
     models = (
         model("tanh RNN, Gaussian", cell("elman", 32, 8)),
         model("tanh RNN, orthogonal", cell("elman", 32, 8), init("orthogonal")),
@@ -43,7 +43,7 @@ def main() -> None:
     print(f"{'median (range) over seeds':28s}" + "".join(f"lag {g:<14d}" for g in lags))
     for m in models:
         start = time.process_time()
-        sweep = gc.experiments.recurrent.memory_sweep(
+        sweep = gc.experiments.gated_recurrent_networks.memory_sweep(
             jax.random.key(0),
             (m,),
             lags,

@@ -6,7 +6,7 @@ and whether each layer's activations were finite; with
 record. This module reads those stacked records on the host:
 
 * :func:`find_nonfinite` and :func:`first_nonfinite` locate the first non-finite value
-  (one locator, :func:`_locate`, in the order a step computes: forward pass, loss,
+  (one private locator, ``_locate``, in the order a step computes: forward pass, loss,
   backward pass, update) and report an :class:`Origin`;
 * :func:`diagnose` classifies a run as non-finite, exploding, vanishing, dead, saturated
   or healthy, by rules of thumb (:class:`Thresholds`).
@@ -210,7 +210,8 @@ def diagnose(history: Any, thresholds: Thresholds | None = None) -> Diagnosis:
     for the numeric rules.
 
     Args:
-        history: a :class:`gradcourse.train.History` recorded with :func:`recorder`.
+        history: a :class:`gradcourse.train.History` recorded with
+            :func:`gradcourse.health.recorder`.
         thresholds: the decision lines; default :class:`Thresholds()`.
 
     Returns:

@@ -102,7 +102,7 @@ def reproduce(name: str, key: Array, *, fixed: bool = False) -> Run:
         fixed: run the fixed configuration instead.
 
     Returns:
-        The :class:`Run`.
+        The :class:`~gradcourse.runs.Run`.
 
     Raises:
         ValueError: if ``name`` is not in the gallery.

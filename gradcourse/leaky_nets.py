@@ -274,7 +274,7 @@ def init_prelu(
         alpha: the initial slope, a finite real number.
 
     Returns:
-        A :class:`PReLUNet`.
+        A :class:`~gradcourse.networks.PReLUNet`.
 
     Raises:
         ValueError: for a bad size or a non-finite ``alpha``.
@@ -307,7 +307,7 @@ class PReLURun(NamedTuple):
     """Result of :func:`train_prelu`, one leading ``seeds`` axis on every field.
 
     Attributes:
-        params: the trained :class:`PReLUNet` of each seed.
+        params: the trained :class:`~gradcourse.networks.PReLUNet` of each seed.
         loss: ``(seeds, steps)`` minibatch loss before each update.
         alpha: ``(seeds, steps, depth)`` mean slope of each layer before each update.
     """
@@ -337,7 +337,8 @@ def train_prelu(
     steps: int,
     batch_size: int = 128,
 ) -> PReLURun:
-    """Train a stack of :class:`PReLUNet` (one per seed) with the same minibatches.
+    """Train a stack of :class:`~gradcourse.networks.PReLUNet` (one per seed) with the
+    same minibatches.
 
     The loop is :func:`gradcourse.train.fit_seeds` with the same key for every seed
     (minibatches drawn without replacement from ``jax.random.split(key, steps)``,
@@ -346,7 +347,7 @@ def train_prelu(
 
     Args:
         key: PRNG key for the minibatch draws (shared by all seeds).
-        params: a :class:`PReLUNet` whose arrays have a leading seed axis, e.g.
+        params: a :class:`~gradcourse.networks.PReLUNet` whose arrays have a leading seed axis, e.g.
             ``jax.vmap(lambda k: init_prelu(k, ...))(keys)``.
         xs: training inputs ``(n, in_dim)``; ys: integer labels ``(n,)``.
         optimizer: an optax ``GradientTransformation`` (hashable; it is static).

@@ -87,9 +87,9 @@ __all__ = [
     "unroll",
 ]
 
-#: The cells: Elman's, the 1997 LSTM (no forget gate), the LSTM with forget gate, the GRU.
+#: The cells (Elman's, the 1997 LSTM without forget gate, the LSTM with forget gate, the GRU).
 KINDS = ("elman", "lstm1997", "lstm", "gru")
-#: Recurrent-weight initialisers: scaled Gaussian, orthogonal, identity (IRNN).
+#: Recurrent-weight initialisers (scaled Gaussian, orthogonal, identity as in the IRNN).
 RECURRENT_INITS = ("gaussian", "orthogonal", "identity")
 _GATES = {"elman": 1, "lstm1997": 4, "lstm": 4, "gru": 3}
 
@@ -136,7 +136,7 @@ class Cell:
 
     @property
     def state_size(self) -> int:
-        """Length of the flat state: 2n for an LSTM (h then c), n otherwise."""
+        """Length of the flat state, 2n for an LSTM (h then c) and n otherwise."""
         return 2 * self.hidden if self.kind.startswith("lstm") else self.hidden
 
 

@@ -87,7 +87,8 @@ class Config(NamedTuple):
 
 
 class Run(NamedTuple):
-    """Result of :func:`run`, :func:`run_many`, :func:`reproduce` and :func:`gallery`.
+    """Result of :func:`run`, :func:`run_many`,
+    :func:`gradcourse.failure_modes.reproduce` and :func:`gradcourse.failure_modes.gallery`.
 
     Attributes:
         config: the configuration trained.

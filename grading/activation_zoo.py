@@ -8,9 +8,7 @@ import gradcourse as gc
 def check_max_slope(measured_max_slope):
     for name in ("relu", "elu", "silu", "gelu", "softplus", "mish"):
         grid = np.linspace(-10, 10, 20001)
-        expected = float(
-            np.max(np.abs(np.asarray(gc.registry.get(name).grad(grid))))
-        )
+        expected = float(np.max(np.abs(np.asarray(gc.registry.get(name).grad(grid)))))
         got = float(measured_max_slope(name))
         assert abs(got - expected) < 1e-4, f"{name}: got {got:.4g}"
 

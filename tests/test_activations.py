@@ -246,12 +246,3 @@ def test_elu_rejects_negative_alpha():
         act.elu(1.0, alpha=-1.0)
     with pytest.raises(ValueError, match="alpha"):
         act.elu_grad(1.0, alpha=-0.5)
-
-
-def test_moved_names_resolve_to_the_moved_objects():
-    # Transitional: gradcourse.activations.<old name> returns the object that moved.
-    assert act.get is reg.get and act.REGISTRY is reg.REGISTRY
-    assert act.rrelu is leaky.rrelu and act.gelu is gated.gelu
-    assert act.selu_constants is moments.selu_constants
-    with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        act.nope  # noqa: B018

@@ -17,7 +17,7 @@ N = gc.normalization
 @pytest.fixture
 def net_and_batch(key):
     k_p, k_x = jax.random.split(key)
-    return N.init_norm_mlp(k_p, 8, 8, 4, 3), jax.random.normal(k_x, (16, 8))
+    return gc.norm_mlp.init_norm_mlp(k_p, 8, 8, 4, 3), jax.random.normal(k_x, (16, 8))
 
 
 def test_residual_forward_is_the_first_layer_when_branches_are_off(net_and_batch):
@@ -43,7 +43,7 @@ def test_residual_forward_adds_each_branch_to_its_input(net_and_batch):
 def test_model_with_stats_matches_forward(net_and_batch):
     p, xs = net_and_batch
     out, trace = B.model_with_stats("sigmoid")(p, xs)
-    want_out, want_trace, want_stats = N.forward(p, xs, "sigmoid")
+    want_out, want_trace, want_stats = gc.norm_mlp.forward(p, xs, "sigmoid")
     np.testing.assert_allclose(out, want_out, atol=1e-6)
     np.testing.assert_allclose(trace.post, want_trace.post, atol=1e-6)
     np.testing.assert_allclose(trace.stats.var, want_stats.var, atol=1e-6)
@@ -87,7 +87,7 @@ def test_fit_records_the_batch_statistics(net_and_batch, key):
         batch_size=16,
         record=B.record_stats,
     )
-    want = N.forward(p, xs, "sigmoid")[2]
+    want = gc.norm_mlp.forward(p, xs, "sigmoid")[2]
     np.testing.assert_allclose(hist.records.mean[0], want.mean, atol=1e-5)
 
 
@@ -127,7 +127,7 @@ def test_gradient_profiles_match_jax_grad_of_forward(key, digits):
 
         def loss(q, act=act, norm=norm):
             return gc.networks.LOSSES["cross_entropy"](
-                N.forward(q, xs, act, norm=norm)[0], ys
+                gc.norm_mlp.forward(q, xs, act, norm=norm)[0], ys
             )
 
         want = gc.probes.layer_grad_norms(jax.jit(jax.grad(loss))(one))
@@ -217,7 +217,7 @@ def test_logit_spread_shrinks_as_the_batch_grows(key, digits):
 def test_mode_accuracies_agree_when_the_batch_is_the_whole_set(key, digits):
     p = B.pick(B.init_networks(key[None], width=16, depth=3), 0)
     xs, ys = digits.x_test[:60], digits.y_test[:60]
-    whole = N.forward(p, xs)[2]  # the batch's own (biased) statistics
+    whole = gc.norm_mlp.forward(p, xs)[2]  # the batch's own (biased) statistics
     eval_acc, by_size = B.mode_accuracies(p, whole, xs, ys, batch_sizes=(60,))
     assert by_size[60] == pytest.approx(eval_acc)
     with pytest.raises(ValueError, match="batch_sizes"):

@@ -7,6 +7,7 @@ import optax
 import pytest
 
 from gradcourse import recurrent as rec
+from gradcourse.experiments import gated_recurrent_networks as gated
 from gradcourse.experiments import recurrent as exp
 
 N, M, T = 5, 3, 12
@@ -256,15 +257,15 @@ def test_carousel_log10_matches_the_jacobian_product(kind, key):
 
 def test_time_grid_and_memory_sweep_shapes(key):
     cell = rec.Cell("gru", hidden=4, inputs=8)
-    grid = exp.time_grid(cell, rec.init(key, cell), jnp.ones((6, 8)))
+    grid = gated.time_grid(cell, rec.init(key, cell), jnp.ones((6, 8)))
     assert grid.shape == (7, 7) and float(grid[6, 6]) == 0.0
-    models = (exp.Model("gru", cell), exp.Model("rnn", rec.Cell("elman", 4, 8)))
-    sweep = exp.memory_sweep(
+    models = (gated.Model("gru", cell), gated.Model("rnn", rec.Cell("elman", 4, 8)))
+    sweep = gated.memory_sweep(
         key, models, (2, 5), seeds=2, steps=3, length=6, optimizer=optax.adam(1e-2)
     )
     assert sweep.accuracy.shape == (2, 2, 2) and sweep.test.xs.shape == (2, 512, 48)
     with pytest.raises(ValueError, match="lags"):
-        exp.memory_sweep(
+        gated.memory_sweep(
             key, models, (6,), seeds=1, steps=1, length=6, optimizer=optax.adam(1e-2)
         )
 
@@ -272,11 +273,11 @@ def test_time_grid_and_memory_sweep_shapes(key):
 def test_memory_sweep_trains_models_of_one_cell_together(key):
     lstm = rec.Cell("lstm", hidden=4, inputs=8)
     models = (
-        exp.Model("b0", lstm, rec.RecurrentInit(forget_bias=0.0)),
-        exp.Model("gru", rec.Cell("gru", hidden=4, inputs=8)),
-        exp.Model("b2", lstm, rec.RecurrentInit(forget_bias=2.0)),
+        gated.Model("b0", lstm, rec.RecurrentInit(forget_bias=0.0)),
+        gated.Model("gru", rec.Cell("gru", hidden=4, inputs=8)),
+        gated.Model("b2", lstm, rec.RecurrentInit(forget_bias=2.0)),
     )
-    sweep = exp.memory_sweep(
+    sweep = gated.memory_sweep(
         key, models, (2, 5), seeds=3, steps=2, length=6, optimizer=optax.adam(1e-2)
     )
     assert sweep.accuracy.shape == (3, 2, 3)

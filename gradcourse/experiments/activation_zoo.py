@@ -196,7 +196,10 @@ class TrainSetup:
     Attributes:
         names: the activations compared.
         steps: SGD steps; learning_rate: the step size.
-        depth, width: network size; seeds: networks per activation; batch_size.
+        depth: network depth.
+        width: network width.
+        seeds: networks per activation.
+        batch_size: minibatch size.
     """
 
     names: tuple[str, ...] = ("sigmoid", "softplus", "tanh", "relu", "selu", "gelu")

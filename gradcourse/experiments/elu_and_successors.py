@@ -216,8 +216,10 @@ class DipAndPeak(NamedTuple):
     """Shape numbers of a smooth rectifier on a grid.
 
     Attributes:
-        x_min, y_min: where the function is lowest, and its value there.
-        x_peak, d_peak: where the derivative is largest, and its value there.
+        x_min: where the function is lowest.
+        y_min: its value there.
+        x_peak: where the derivative is largest.
+        d_peak: the derivative's value there.
         above_one: the first grid point where the derivative exceeds 1.
     """
 

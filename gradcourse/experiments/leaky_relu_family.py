@@ -114,7 +114,9 @@ class KillSetup:
         kill_lr: the rate of the one full-batch step that kills units.
         lr: the rate of the recovery steps; steps: how many.
         n_train: training examples used (the first ones of the split).
-        width, depth, seeds: network size and number of networks.
+        width: network width.
+        depth: network depth.
+        seeds: number of networks.
     """
 
     kill_lr: float = 5.0

@@ -271,7 +271,7 @@ class Movement(NamedTuple):
     accuracy: float  #: test accuracy after training
 
 
-#: The chapter's optimiser: SGD with learning rate 0.5 (one object, one compiled loop).
+#: The chapter's optimiser, SGD with learning rate 0.5.
 SGD = optax.sgd(0.5)
 
 

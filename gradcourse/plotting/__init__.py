@@ -4,9 +4,10 @@ line and the full range over seeds as a band) and returns the ``Axes``; none com
 none calls ``show``. ``plotting`` stands apart from the package's floors: it imports
 nothing from gradcourse.
 
-:mod:`~gradcourse.plotting.core` holds the style (:func:`setup`) and the helpers every
-chapter shares; one module per chapter holds that chapter's figures. All of them are
-reached as ``gc.plotting.<name>``.
+:mod:`~gradcourse.plotting.core` holds the style
+(:func:`~gradcourse.plotting.core.setup`) and the helpers every chapter shares; one
+module per chapter holds that chapter's figures. All of them are reached as
+``gc.plotting.<name>``.
 """
 
 from __future__ import annotations

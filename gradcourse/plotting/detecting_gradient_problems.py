@@ -19,7 +19,7 @@ __all__ = [
 
 
 def gradient_heatmaps(axes: Any, histories: Any, *, vmin: float, vmax: float) -> Any:
-    r"""One :func:`layer_heatmap` per run, sharing one colour bar.
+    r"""One :func:`~gradcourse.plotting.core.layer_heatmap` per run, sharing one colour bar.
 
     Args:
         axes: matplotlib Axes, one per history (they share the y axis: labelled once).

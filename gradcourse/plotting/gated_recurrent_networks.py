@@ -17,7 +17,7 @@ def carousel_paths(ax: Any, paths: dict[Any, ArrayLike]) -> Any:
     r"""log10 of the carousel path :math:`\partial c_T/\partial c_t` against the steps
     back :math:`T - t`, median and range over units, one line per forget-gate bias (the
     key ``"1997"``: the LSTM without a forget gate); ``paths`` as
-    :func:`gradcourse.experiments.recurrent.forget_bias_paths` gives them.
+    :func:`gradcourse.experiments.gated_recurrent_networks.forget_bias_paths` gives them.
 
     Returns:
         ``ax``.
@@ -37,8 +37,9 @@ def carousel_paths(ax: Any, paths: dict[Any, ArrayLike]) -> Any:
 
 
 def time_grid_panels(axes: Any, maps: dict[str, Any]) -> Any:
-    r"""One column per map of :func:`gradcourse.experiments.recurrent.time_grid_maps`:
-    at initialisation (top) and after training (bottom; "not trained here" for None),
+    r"""One column per map of
+    :func:`gradcourse.experiments.gated_recurrent_networks.time_grid_maps`: at
+    initialisation (top) and after training (bottom; "not trained here" for None),
     log10 :math:`\sigma_{\max}` from -6 to 2, with one colour bar.
 
     Returns:

@@ -1,5 +1,5 @@
 """Figures of the chapter ``recurrent_networks``; its experiments are in
-:mod:`gradcourse.experiments.recurrent_networks`."""
+:mod:`gradcourse.experiments.recurrent`."""
 
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ __all__ = ["norm_profiles", "update_profiles", "layer_profile"]
 
 
 def norm_profiles(ax: Any, profiles: dict[str, ArrayLike], *, title: str) -> Any:
-    """Several per-layer gradient-norm profiles (:func:`layer_norms`) on one log axis.
+    """Several per-layer gradient-norm profiles on one log axis
+    (:func:`~gradcourse.plotting.core.per_layer_norms`).
 
     Args:
         ax: matplotlib Axes.
@@ -60,7 +61,8 @@ def update_profiles(
 def layer_profile(
     ax: Any, values: ArrayLike, *, label: str, ylabel: str, title: str, **kwargs: Any
 ) -> Any:
-    """One per-layer quantity over seeds (:func:`seed_band`) against layer 1..L, log scale.
+    """One per-layer quantity over seeds against layer 1..L, log scale
+    (:func:`~gradcourse.plotting.core.seed_band`).
 
     Args:
         ax: matplotlib Axes.
@@ -68,7 +70,7 @@ def layer_profile(
         label: legend label.
         ylabel: y-axis label.
         title: the axes title.
-        **kwargs: passed to :func:`seed_band` (e.g. ``marker="o"``).
+        **kwargs: passed to :func:`~gradcourse.plotting.core.seed_band` (e.g. ``marker="o"``).
 
     Returns:
         ``ax``.
