@@ -28,6 +28,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks, failure_modes, networks, probes
+from gradcourse.runs import INITS, Run, run_seeds
 
 __all__ = [
     "GlorotProbe",
@@ -56,7 +57,7 @@ class Summary(NamedTuple):
     first_update_ratio: float
 
 
-def summarise(runs: Sequence[failure_modes.Run], last: int = 20) -> Summary:
+def summarise(runs: Sequence[Run], last: int = 20) -> Summary:
     """Summarise the seeds of one configuration (:func:`gradcourse.runs.run_seeds`).
 
     Args:
@@ -103,7 +104,7 @@ def _glorot_probe(
     in_dim, out_dim = xs.shape[1], 10
     nets = [  # lax.map: one network at a time, same values as vmap, faster to compile
         jax.lax.map(
-            lambda k, w=failure_modes.INITS[name]: networks.init_mlp(
+            lambda k, w=INITS[name]: networks.init_mlp(
                 k, in_dim, width, depth, out_dim, w_init=w
             ),
             keys,
@@ -150,7 +151,7 @@ def glorot_probe(
     if not inits:
         raise ValueError("inits must name at least one initialiser, got none")
     for name in inits:
-        _checks.one_of("inits", name, tuple(failure_modes.INITS))
+        _checks.one_of("inits", name, tuple(INITS))
     for name, value in (("seeds", seeds), ("width", width), ("depth", depth)):
         _checks.positive_int(name, value)
     _checks.ndim("xs", xs, 2)
@@ -199,7 +200,7 @@ def per_layer_ratio(g: probes.GradNorms) -> float:
 
 def failure_gallery(
     key: Array, expected: Mapping[str, str], seeds: int = 5
-) -> dict[str, tuple[failure_modes.Run, ...]]:
+) -> dict[str, tuple[Run, ...]]:
     """Reproduce named failures over seeds (:func:`gradcourse.runs.run_seeds`).
 
     Args:
@@ -217,5 +218,5 @@ def failure_gallery(
     for name in expected:
         _checks.one_of("expected", name, tuple(failure_modes.FAILURE_MODES))
     configs = [failure_modes.FAILURE_MODES[n].config for n in expected]
-    runs = failure_modes.run_seeds(key, configs, seeds)
-    return dict(zip(expected, runs, strict=True))
+    results = run_seeds(key, configs, seeds)
+    return dict(zip(expected, results, strict=True))

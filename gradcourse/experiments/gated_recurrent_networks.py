@@ -86,13 +86,15 @@ def memory_sweep(
     n_test: int = 512,
     batch_size: int = 32,
 ) -> MemorySweep:
-    """Train every model on :func:`recall_task` for every lag and seed, and test it.
+    """Train every model on :func:`~gradcourse.experiments.recurrent.recall_task` for
+    every lag and seed, and test it.
 
     All lags share one sequence ``length`` (the cue arrives ``lag`` steps before the end),
     and models with the same cell differ only in their initial parameters, so each cell
     is one compiled program: its models' parameters are stacked along the seed axis and
-    trained together by :func:`fit_grid` over ``(lags, models * seeds)``. The data, the
-    seeds' keys and the minibatches are the same for every model.
+    trained together by :func:`~gradcourse.experiments.recurrent.fit_grid` over
+    ``(lags, models * seeds)``. The data, the seeds' keys and the minibatches are the
+    same for every model.
     """
     for lag in lags:
         if not 1 <= lag < length:
@@ -130,7 +132,8 @@ def memory_sweep(
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3))
 def _recall_stack(key: Array, n: int, lags: tuple[int, ...], length: int) -> Sequences:
-    """:func:`recall_task` for each lag (key folded with the lag), stacked: ``(lags, n, ...)``."""
+    """:func:`~gradcourse.experiments.recurrent.recall_task` for each lag (key folded with
+    the lag), stacked: ``(lags, n, ...)``."""
     sets = [recall_task(jax.random.fold_in(key, lag), n, lag, length) for lag in lags]
     return Sequences(*(jnp.stack(a) for a in zip(*sets, strict=True)))
 

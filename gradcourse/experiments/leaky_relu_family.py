@@ -29,7 +29,7 @@ import optax
 from jax import Array
 from jax.typing import ArrayLike
 
-from gradcourse import _checks, leaky, rectifiers
+from gradcourse import _checks, leaky, leaky_nets, networks
 from gradcourse.data import Split
 
 __all__ = [
@@ -92,7 +92,7 @@ def slope_flow(
         _checks.in_range("slopes", float(a), 0.0, 1.0)
     he_gain = jnp.full(slopes.shape, np.sqrt(2.0))
     matched = jnp.sqrt(2.0 / (1.0 + slopes**2))
-    norms = rectifiers.slope_grad_norms(
+    norms = leaky_nets.slope_grad_norms(
         key,
         xs,
         ys,
@@ -169,7 +169,7 @@ def kill_and_recover(
         _checks.positive_int(name, getattr(setup, name))
     _checks.positive("kill_lr", setup.kill_lr)
     _checks.positive("lr", setup.lr)
-    rec = rectifiers.kill_and_recover(
+    rec = leaky_nets.kill_and_recover(
         key,
         split.x_train[: setup.n_train],
         split.y_train[: setup.n_train],
@@ -203,11 +203,11 @@ class PReLUResult(NamedTuple):
 
 
 @jax.jit
-def _accuracy(params: rectifiers.PReLUNet, xs: Array, ys: Array) -> Array:
+def _accuracy(params: networks.PReLUNet, xs: Array, ys: Array) -> Array:
     """Test accuracy of each seed's network: one compiled program for all seeds."""
 
-    def one(p: rectifiers.PReLUNet) -> Array:
-        return jnp.mean(jnp.argmax(rectifiers.prelu_model(p, xs)[0], -1) == ys)
+    def one(p: networks.PReLUNet) -> Array:
+        return jnp.mean(jnp.argmax(networks.prelu_model(p, xs)[0], -1) == ys)
 
     return jax.vmap(one)(params)
 
@@ -247,10 +247,10 @@ def prelu_run(
     _checks.positive_int("depth", depth)
     _checks.positive("learning_rate", learning_rate)
     in_dim, out_dim = split.x_train.shape[1], int(jnp.max(split.y_train)) + 1
-    nets = jax.vmap(lambda k: rectifiers.init_prelu(k, in_dim, width, depth, out_dim))(
+    nets = jax.vmap(lambda k: leaky_nets.init_prelu(k, in_dim, width, depth, out_dim))(
         jax.random.split(key_init, seeds)
     )
-    run = rectifiers.train_prelu(
+    run = leaky_nets.train_prelu(
         key_batches,
         nets,
         split.x_train,
