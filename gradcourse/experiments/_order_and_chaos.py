@@ -25,6 +25,7 @@ from gradcourse import (
     jacobians,
     meanfield,
     networks,
+    spectra,
 )
 
 __all__ = ["correlated_pair", "measured_chi", "pair_correlations"]
@@ -78,7 +79,7 @@ def measured_chi(
         raise ValueError(f"skip must be an integer in [0, {depth - 2}], got {skip!r}")
 
     def gains(k: Array, sw2: Array) -> Array:
-        return jacobians.gradient_gains(
+        return spectra.gradient_gains(
             k, xs, ys, width=width, depth=depth, sigma_w2=sw2, sigma_b2=sigma_b2
         )
 
