@@ -20,13 +20,8 @@ import numpy as np
 from jax import Array
 from jax.typing import ArrayLike
 
-from gradcourse import (
-    _checks,
-    jacobians,
-    meanfield,
-    networks,
-    spectra,
-)
+from gradcourse import _checks, jacobians, meanfield, networks
+from gradcourse.spectra import gradient_gains
 
 __all__ = ["correlated_pair", "measured_chi", "pair_correlations"]
 
@@ -79,7 +74,7 @@ def measured_chi(
         raise ValueError(f"skip must be an integer in [0, {depth - 2}], got {skip!r}")
 
     def gains(k: Array, sw2: Array) -> Array:
-        return spectra.gradient_gains(
+        return gradient_gains(
             k, xs, ys, width=width, depth=depth, sigma_w2=sw2, sigma_b2=sigma_b2
         )
 

@@ -41,6 +41,7 @@ from gradcourse import (
     registry,
 )
 from gradcourse.networks import MLP, ActivationLike
+from gradcourse.spectra import log_spectra_seeds
 
 from ._order_and_chaos import correlated_pair, measured_chi, pair_correlations
 
@@ -375,7 +376,7 @@ def depth_spectra(
         q0 = max(q_star - s.sigma_b2, 1e-3) / s.sigma_w2  # so that q_1 = q*
         xs = xs_unit * np.sqrt(q0)
         for weights in jacobians.WEIGHTS:
-            log_s = spectra.log_spectra_seeds(
+            log_s = log_spectra_seeds(
                 seed_keys, xs, width=width, depth=depth, activation=s.activation,
                 sigma_w2=s.sigma_w2, sigma_b2=s.sigma_b2, weights=weights,
                 layers=tuple(layers),
