@@ -1,4 +1,4 @@
-r"""Experiments on rectifier networks: dead units, born-dead networks, learned slopes.
+r"""Rectifier networks: dead units and born-dead networks (learned slopes: leaky_nets).
 
 A ReLU unit :math:`h = \max(0, z)` whose pre-activation is :math:`z \le 0` for every
 input of a data set outputs zero for all of them and passes back no gradient:

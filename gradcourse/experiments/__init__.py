@@ -1,4 +1,4 @@
-"""The experiments the chapters run: floor 5, composed from the package below.
+"""The experiments the chapters run: floor 8, composed from the package below.
 
 One module per chapter (``gc.experiments.tanh``, ...), imported on first use. Each function is
 an experiment a chapter calls in one line; its docstring says what it measures, and a test runs
