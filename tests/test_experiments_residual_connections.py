@@ -84,7 +84,11 @@ def test_degradation_deep_plain_trains_worse_than_shallow_and_residual(digits):
     deg = E.degradation(jax.random.key(23), digits, wirings, seeds=3)
     assert deg.final_loss.shape == deg.accuracy.shape == (3, 3)
     assert deg.losses.shape == (3, 3, 100)
-    np.testing.assert_array_equal(deg.params.residual, deg.start.residual)
+    assert deg.wiring.branch_scale.shape == (9, 24)  # beside the weights, per run
+    identity = np.asarray(deg.wiring.branch_scale) == 0  # the 6-block network's tail
+    np.testing.assert_array_equal(
+        deg.params.branch[0].w[identity], deg.start.branch[0].w[identity]
+    )
     plain6, plain24, res24 = deg.final_loss
     assert plain24.min() > plain6.max()
     assert res24.max() < plain24.min()
