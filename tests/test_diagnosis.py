@@ -10,24 +10,8 @@ import pytest
 
 import gradcourse as gc
 from gradcourse import health
-from gradcourse.networks import MLP, Dense, init_mlp
-
-DEPTH, WIDTH, IN, OUT = 4, 8, 5, 3
-
-
-def _mlp(fill_w: list[float], fill_b: float = 0.0) -> MLP:
-    """An MLP whose layer l weight is the constant fill_w[l] (layers 1..DEPTH, read-out)."""
-    first = Dense(jnp.full((WIDTH, IN), fill_w[0]), jnp.full(WIDTH, fill_b))
-    hidden = Dense(
-        jnp.stack([jnp.full((WIDTH, WIDTH), f) for f in fill_w[1:-1]]),
-        jnp.full((DEPTH - 1, WIDTH), fill_b),
-    )
-    readout = Dense(jnp.full((OUT, WIDTH), fill_w[-1]), jnp.full(OUT, fill_b))
-    return MLP(first, hidden, readout)
-
-
-def _sizes() -> np.ndarray:
-    return np.array([WIDTH * IN] + [WIDTH * WIDTH] * (DEPTH - 1) + [OUT * WIDTH])
+from gradcourse.networks import init_mlp
+from tests._builders import IN, OUT, WIDTH
 
 
 def _inject_nan(step: int, layer: int) -> optax.GradientTransformation:

@@ -8,31 +8,15 @@ import pytest
 
 import gradcourse as gc
 from gradcourse import health
-from gradcourse.networks import MLP, Dense, Trace, init_mlp
-
-DEPTH, WIDTH, IN, OUT = 4, 8, 5, 3
-
-
-def _mlp(fill_w: list[float], fill_b: float = 0.0) -> MLP:
-    """An MLP whose layer l weight is the constant fill_w[l] (layers 1..DEPTH, read-out)."""
-    first = Dense(jnp.full((WIDTH, IN), fill_w[0]), jnp.full(WIDTH, fill_b))
-    hidden = Dense(
-        jnp.stack([jnp.full((WIDTH, WIDTH), f) for f in fill_w[1:-1]]),
-        jnp.full((DEPTH - 1, WIDTH), fill_b),
-    )
-    readout = Dense(jnp.full((OUT, WIDTH), fill_w[-1]), jnp.full(OUT, fill_b))
-    return MLP(first, hidden, readout)
-
-
-def _sizes() -> np.ndarray:
-    return np.array([WIDTH * IN] + [WIDTH * WIDTH] * (DEPTH - 1) + [OUT * WIDTH])
+from gradcourse.networks import Trace, init_mlp
+from tests._builders import DEPTH, IN, OUT, WIDTH, constant_mlp, layer_sizes
 
 
 def test_layer_norms_equal_hand_computation():
     fills = [1.0, 2.0, -3.0, 0.5, 4.0]
     np.testing.assert_allclose(
-        gc.probes.layer_grad_norms(_mlp(fills)),
-        np.abs(fills) * np.sqrt(_sizes()),
+        gc.probes.layer_grad_norms(constant_mlp(fills)),
+        np.abs(fills) * np.sqrt(layer_sizes()),
         rtol=1e-6,
     )
 
@@ -41,19 +25,21 @@ def test_layer_norms_stay_positive_for_tiny_gradients():
     """Entries of 1e-25 square to 1e-50, below float32's range: an unscaled
     sqrt(sum(g**2)) would say 0. The scaled norm keeps them."""
     fills = [1e-25, 3e-30, 1e-21, 2e-28, 5e-26]
-    tree = _mlp(fills)
+    tree = constant_mlp(fills)
     norms = np.asarray(gc.probes.layer_grad_norms(tree), np.float64)
     assert (norms > 0).all()
-    np.testing.assert_allclose(norms, np.array(fills) * np.sqrt(_sizes()), rtol=1e-5)
+    np.testing.assert_allclose(
+        norms, np.array(fills) * np.sqrt(layer_sizes()), rtol=1e-5
+    )
     post = jnp.full((2, DEPTH, WIDTH), 0.5)
-    h = health.step_health(_mlp([1.0] * 5), tree, tree, Trace(post, post))
+    h = health.step_health(constant_mlp([1.0] * 5), tree, tree, Trace(post, post))
     assert (np.asarray(h.grad_ratio) > 0).all() and (
         np.asarray(h.update_ratio) > 0
     ).all()
 
 
 def test_layer_finite_catches_a_bias_nan():
-    tree = _mlp([1.0] * (DEPTH + 1))
+    tree = constant_mlp([1.0] * (DEPTH + 1))
     tree = tree._replace(
         hidden=tree.hidden._replace(b=tree.hidden.b.at[1, 3].set(jnp.nan))
     )
@@ -66,13 +52,19 @@ def test_health_ratios_equal_hand_computation():
         [0.1] * 5,
         [-0.01, 0, 0.02, 1, 3],
     )
-    params, grads, updates = _mlp(p_fill), _mlp(g_fill), _mlp(u_fill)
+    params, grads, updates = (
+        constant_mlp(p_fill),
+        constant_mlp(g_fill),
+        constant_mlp(u_fill),
+    )
     post = jnp.zeros((2, DEPTH, WIDTH))
     h = health.step_health(params, grads, updates, Trace(post, post), saturation="tanh")
     # Constant matrices: ||c * 1||_F = |c| sqrt(size), so the sizes cancel in a ratio.
     np.testing.assert_allclose(h.grad_ratio, np.divide(g_fill, p_fill), rtol=1e-6)
     np.testing.assert_allclose(h.update_ratio, np.abs(u_fill) / p_fill, rtol=1e-6)
-    np.testing.assert_allclose(h.stats.param_norm, np.abs(p_fill) * np.sqrt(_sizes()))
+    np.testing.assert_allclose(
+        h.stats.param_norm, np.abs(p_fill) * np.sqrt(layer_sizes())
+    )
     assert h.activation_finite.tolist() == [True] * DEPTH
 
 
@@ -148,7 +140,7 @@ def test_recorder_binds_settings():
     record = health.recorder("sigmoid", tol=0.05)
     assert record == health.Recorder("sigmoid", 0.05, 0.0)
     assert hash(record) == hash(health.recorder("sigmoid", tol=0.05))
-    params = _mlp([1.0] * 5)
+    params = constant_mlp([1.0] * 5)
     post = jnp.full((2, DEPTH, WIDTH), 0.5)
     expected = health.step_health(params, params, params, Trace(post, post),
                                   saturation="sigmoid", tol=0.05)  # fmt: skip
@@ -189,11 +181,11 @@ def test_dead_fraction_rejects_bad_arguments():
 
 def test_step_stats_rejects_non_mlp():
     with pytest.raises(ValueError, match="grads"):
-        health.step_stats(_mlp([1.0] * 5), {"a": 1}, _mlp([1.0] * 5))
+        health.step_stats(constant_mlp([1.0] * 5), {"a": 1}, constant_mlp([1.0] * 5))
 
 
 def test_health_rejects_bad_arguments():
-    p = _mlp([1.0] * 5)
+    p = constant_mlp([1.0] * 5)
     post = jnp.zeros((2, DEPTH, WIDTH))
     with pytest.raises(ValueError, match="saturation"):
         health.step_health(p, p, p, Trace(post, post), saturation="relu")

@@ -10,20 +10,15 @@ import numpy as np
 import pytest
 
 import gradcourse as gc
+from tests._builders import mean_field_net
 
 J = gc.jacobians
 S = gc.spectra
 
 
-def _identity(z):
-    return z
-
-
 @pytest.fixture
 def net(key):
-    kp, kx = jax.random.split(key)
-    params = gc.jacobians.init_mean_field(kp, 8, 16, 12, 3, sigma_w2=1.5, sigma_b2=0.05)
-    return params, jax.random.normal(kx, (8,))
+    return mean_field_net(key)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
