@@ -146,8 +146,8 @@ def test_chi_matches_measured_gradient_ratios_in_wide_tanh_networks(key):
     keys = jax.random.split(kseeds, 3)
 
     def gains(k, s):
-        return gc.spectra.gradient_gains(k, xs, ys, width=256, depth=20, sigma_w2=s,
-                                           sigma_b2=sb2)  # fmt: skip
+        family = gc.jacobians.RandomMLP(256, 20, sigma_w2=s, sigma_b2=sb2)
+        return gc.spectra.gradient_gains(k, xs, ys, family)
 
     ratios = jax.vmap(jax.vmap(gains, (0, None)), (None, 0))(keys, sw2)
     measured = jnp.exp(jnp.mean(2 * jnp.log(ratios[:, :, 5:]), axis=(1, 2)))
