@@ -158,8 +158,9 @@ class RReLUConvention:
     divided by it (Xu et al.'s experiments, ``divide=True``).
 
     Attributes:
-        lower, upper: the bounds :math:`l \le u` of the uniform draw, :math:`l \ge 0`
-            (:math:`l > 0` with ``divide``), :math:`u > 0`.
+        lower: :math:`l`, the lower bound of the uniform draw, :math:`\ge 0`
+            (:math:`> 0` with ``divide``).
+        upper: :math:`u \ge l`, the upper bound, :math:`> 0`.
         divide: divide the negative part by the draw instead of multiplying.
 
     Raises:
