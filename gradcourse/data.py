@@ -16,10 +16,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
+from jax.typing import ArrayLike
 
 from gradcourse import _checks
 
-__all__ = ["Split", "digits", "gaussian_classification", "load_digits_arrays"]
+__all__ = [
+    "Split",
+    "digits",
+    "gaussian_classification",
+    "load_digits_arrays",
+    "minibatches",
+]
 
 
 class Split(NamedTuple):
@@ -130,3 +137,37 @@ def gaussian_classification(
     teacher = jax.random.normal(kt, (classes, dim))
     ys = jnp.argmax(xs @ teacher.T, axis=-1).astype(jnp.int32)
     return xs, ys
+
+
+def minibatches(key: Array, xs: ArrayLike, batch_size: int, count: int) -> Array:
+    """``count`` random minibatches of ``xs``, each drawn without replacement.
+
+    Minibatch :math:`i` holds the rows ``jax.random.choice(k_i, n, (batch_size,),
+    replace=False)`` of ``xs``, with ``k_1, ..., k_count = jax.random.split(key, count)``.
+
+    Args:
+        key: PRNG key.
+        xs: examples ``(n, features)``.
+        batch_size: examples per minibatch, an integer in [1, n].
+        count: number of minibatches, >= 1.
+
+    Returns:
+        ``(count, batch_size, features)`` examples.
+
+    Raises:
+        ValueError: for ``xs`` that is not 2-D, a bad ``batch_size`` or ``count``.
+
+    Examples:
+        >>> minibatches(jax.random.key(0), jnp.ones((10, 3)), 4, 2).shape
+        (2, 4, 3)
+    """
+    xs = jnp.asarray(xs)
+    _checks.ndim("xs", xs, 2)
+    _checks.positive_int("batch_size", batch_size)
+    _checks.in_range("batch_size", batch_size, 1, xs.shape[0])
+    _checks.positive_int("count", count)
+
+    def one(k: Array) -> Array:
+        return xs[jax.random.choice(k, xs.shape[0], (batch_size,), replace=False)]
+
+    return jax.vmap(one)(jax.random.split(key, count))

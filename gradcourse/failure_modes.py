@@ -44,13 +44,26 @@ __all__ = ["FAILURE_MODES", "FailureMode", "gallery", "reproduce"]
 
 
 class FailureMode(NamedTuple):
-    """One gallery entry: what you see, why, and the change that removes it."""
+    """One gallery entry: what you see, why, and the change that removes it.
+
+    Attributes:
+        symptom: what a run of ``config`` shows.
+        cause: why.
+        fix: the change, in words.
+        config: the :class:`~gradcourse.runs.Config` that fails.
+        change: the fields of ``config`` that the fix sets, and their new values.
+    """
 
     symptom: str
     cause: str
     fix: str
     config: Config
-    fixed: Config
+    change: Mapping[str, object]
+
+    @property
+    def fixed(self) -> Config:
+        """The fixed configuration: ``config`` with ``change`` applied."""
+        return self.config._replace(**self.change)
 
 
 #: The gallery, by symptom name.
@@ -62,7 +75,7 @@ FAILURE_MODES: Mapping[str, FailureMode] = MappingProxyType(
             "1/4, and the forward signal forgets the input",
             "zero-centred tanh, whose slope at 0 is 1 (same depth, same init)",
             Config("sigmoid", 20, "lecun", "sgd", 0.1, batch_size=64),
-            Config("tanh", 20, "lecun", "sgd", 0.1, batch_size=64),
+            {"activation": "tanh"},
         ),
         "nan_after_k": FailureMode(
             "the loss is NaN after a few steps",
@@ -70,7 +83,7 @@ FAILURE_MODES: Mapping[str, FailureMode] = MappingProxyType(
             "grow, and an activation overflows float32",
             "a learning rate of 0.01 (same momentum)",
             Config("relu", 6, "he", "sgd", 1.0, momentum=0.9),
-            Config("relu", 6, "he", "sgd", 0.01, momentum=0.9),
+            {"learning_rate": 0.01},
         ),
         "most_dead": FailureMode(
             "most ReLU units of a layer output 0 for every example",
@@ -78,7 +91,7 @@ FAILURE_MODES: Mapping[str, FailureMode] = MappingProxyType(
             "into z < 0 for all inputs, where their gradient is exactly 0",
             "Adam at 1e-3",
             Config("relu", 6, "he", "adam", 0.05),
-            Config("relu", 6, "he", "adam", 1e-3),
+            {"learning_rate": 1e-3},
         ),
         "top_saturated": FailureMode(
             "the top hidden layer's sigmoid outputs sink to 0 and the loss stalls "
@@ -87,7 +100,7 @@ FAILURE_MODES: Mapping[str, FailureMode] = MappingProxyType(
             "top layer into the flat tail at 0 (Glorot & Bengio, 2010)",
             "tanh with Glorot's normalised initialisation (same optimizer)",
             Config("sigmoid", 6, "standard", "sgd", 0.3, momentum=0.9),
-            Config("tanh", 6, "glorot", "sgd", 0.3, momentum=0.9),
+            {"activation": "tanh", "init": "glorot"},
         ),
     }
 )

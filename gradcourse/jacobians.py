@@ -42,6 +42,7 @@ References:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import NamedTuple
 
@@ -57,6 +58,7 @@ from gradcourse.registry import resolve
 
 __all__ = [
     "WEIGHTS",
+    "RandomMLP",
     "LayerJacobians",
     "init_mean_field",
     "layer_jacobians",
@@ -67,6 +69,43 @@ __all__ = [
 
 #: The weight ensembles, i.i.d. Gaussian or Haar-orthogonal (semi-orthogonal if not square).
 WEIGHTS = ("gaussian", "orthogonal")
+
+
+@dataclasses.dataclass(frozen=True)
+class RandomMLP:
+    r"""A family of random networks in the mean-field parametrisation: one network per
+    key is drawn by :func:`init_mean_field` and run with ``activation``.
+
+    :func:`gradcourse.spectra.spectra_seeds`, :func:`~gradcourse.spectra.log_spectra_seeds`
+    and :func:`~gradcourse.spectra.gradient_gains` take one, so a chapter names a
+    family once and measures it in several ways. ``sigma_w2`` and ``sigma_b2`` may be
+    traced (``jax.vmap`` over a grid of variances); the other fields are Python values.
+
+    Attributes:
+        width: units per hidden layer, an integer >= 1.
+        depth: hidden layers, an integer >= 1.
+        activation: registry name or elementwise function.
+        sigma_w2: :math:`\sigma_w^2 \ge 0`.
+        sigma_b2: :math:`\sigma_b^2 \ge 0`.
+        weights: one of :data:`WEIGHTS`.
+
+    Raises:
+        ValueError: for a bad size, a negative variance or an unknown ``weights``.
+    """
+
+    width: int
+    depth: int
+    activation: ActivationLike = "tanh"
+    sigma_w2: ArrayLike = 1.0
+    sigma_b2: ArrayLike = 0.0
+    weights: str = "gaussian"
+
+    def __post_init__(self) -> None:
+        _checks.positive_int("width", self.width)
+        _checks.positive_int("depth", self.depth)
+        _checks.variance("sigma_w2", self.sigma_w2)
+        _checks.variance("sigma_b2", self.sigma_b2)
+        _checks.one_of("weights", self.weights, WEIGHTS)
 
 
 class LayerJacobians(NamedTuple):

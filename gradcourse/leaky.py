@@ -12,6 +12,7 @@ Each function has an analytic ``<name>_grad`` tested against ``jax.grad`` as tho
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -35,6 +36,7 @@ __all__ = [
     "rrelu_slopes",
     "PRELU_INIT",
     "RRELU_CONVENTIONS",
+    "RReLUConvention",
 ]
 
 
@@ -149,32 +151,56 @@ def prelu_grad_alpha(x: ArrayLike, alpha: ArrayLike = PRELU_INIT) -> Array:
     return jnp.where(x >= 0, jnp.zeros_like(x), x) * jnp.ones_like(alpha)
 
 
-#: Test-time conventions of :func:`rrelu`, with their default bounds ``(lower, upper)``.
-RRELU_CONVENTIONS: Mapping[str, tuple[float, float]] = MappingProxyType(
-    {"pytorch": (1.0 / 8.0, 1.0 / 3.0), "paper": (3.0, 8.0)}
+@dataclasses.dataclass(frozen=True)
+class RReLUConvention:
+    r"""How :func:`rrelu` draws its negative-side slope: :math:`a \sim U(l, u)` in
+    training, and whether the negative part is multiplied by :math:`a` (PyTorch) or
+    divided by it (Xu et al.'s experiments, ``divide=True``).
+
+    Attributes:
+        lower: :math:`l`, the lower bound of the uniform draw, :math:`\ge 0`
+            (:math:`> 0` with ``divide``).
+        upper: :math:`u \ge l`, the upper bound, :math:`> 0`.
+        divide: divide the negative part by the draw instead of multiplying.
+
+    Raises:
+        ValueError: for ``lower > upper``, a negative bound, or (``divide``) a bound
+            that is not > 0.
+    """
+
+    lower: float
+    upper: float
+    divide: bool = False
+
+    def __post_init__(self) -> None:
+        if self.divide:
+            _checks.positive("lower", self.lower)
+        else:
+            _checks.non_negative("lower", self.lower)
+        _checks.positive("upper", self.upper)
+        if self.lower > self.upper:
+            raise ValueError(
+                f"lower must be <= upper, got lower={self.lower}, upper={self.upper}"
+            )
+
+
+#: The two conventions of :func:`rrelu` by name: PyTorch's, and the paper's.
+RRELU_CONVENTIONS: Mapping[str, RReLUConvention] = MappingProxyType(
+    {
+        "pytorch": RReLUConvention(1.0 / 8.0, 1.0 / 3.0),
+        "paper": RReLUConvention(3.0, 8.0, divide=True),
+    }
 )
 
 
-def _rrelu_bounds(
-    lower: float | None, upper: float | None, convention: str
-) -> tuple[float, float]:
+def _convention(convention: str | RReLUConvention) -> RReLUConvention:
+    if isinstance(convention, RReLUConvention):
+        return convention
     _checks.one_of("convention", convention, tuple(RRELU_CONVENTIONS))
-    default_lower, default_upper = RRELU_CONVENTIONS[convention]
-    lower = default_lower if lower is None else lower
-    upper = default_upper if upper is None else upper
-    if convention == "paper":
-        lower = _checks.positive("lower", lower)
-    else:
-        lower = _checks.non_negative("lower", lower)
-    upper = _checks.positive("upper", upper)
-    if lower > upper:
-        raise ValueError(f"lower must be <= upper, got lower={lower}, upper={upper}")
-    return lower, upper
+    return RRELU_CONVENTIONS[convention]
 
 
-def rrelu_eval_slope(
-    lower: float | None = None, upper: float | None = None, convention: str = "pytorch"
-) -> float:
+def rrelu_eval_slope(convention: str | RReLUConvention = "pytorch") -> float:
     r"""The deterministic negative-side slope :func:`rrelu` uses at evaluation.
 
     * ``"pytorch"`` (``torch.nn.RReLU``, the form most write-ups quote): the training
@@ -186,32 +212,28 @@ def rrelu_eval_slope(
       the mean training slope :math:`\mathbb{E}[1/a] = \ln(u/l)/(u-l) \approx 0.196`.
 
     Args:
-        lower, upper: the bounds :math:`l \le u`; ``None`` takes the convention's
-            default.
-        convention: ``"pytorch"`` or ``"paper"``.
+        convention: ``"pytorch"``, ``"paper"`` (:data:`RRELU_CONVENTIONS`) or an
+            :class:`RReLUConvention` with other bounds.
 
     Returns:
         The evaluation slope, a Python float.
 
     Raises:
-        ValueError: for an unknown ``convention``, ``lower > upper``, a negative bound,
-            or (``"paper"``) a bound that is not > 0.
+        ValueError: for an unknown ``convention``.
 
     Examples:
-        >>> round(rrelu_eval_slope(), 6), round(rrelu_eval_slope(convention="paper"), 6)
+        >>> round(rrelu_eval_slope(), 6), round(rrelu_eval_slope("paper"), 6)
         (0.229167, 0.181818)
     """
-    lower, upper = _rrelu_bounds(lower, upper, convention)
-    mid = 0.5 * (lower + upper)
-    return mid if convention == "pytorch" else 1.0 / mid
+    c = _convention(convention)
+    mid = 0.5 * (c.lower + c.upper)
+    return 1.0 / mid if c.divide else mid
 
 
 def rrelu_slopes(
     key: Array,
     shape: tuple[int, ...],
-    lower: float | None = None,
-    upper: float | None = None,
-    convention: str = "pytorch",
+    convention: str | RReLUConvention = "pytorch",
     dtype: jnp.dtype = jnp.float32,
 ) -> Array:
     r"""Random negative-side slopes of :func:`rrelu` in training, one per element.
@@ -222,35 +244,29 @@ def rrelu_slopes(
     Args:
         key: PRNG key.
         shape: shape of the activation array.
-        lower, upper, convention: as in :func:`rrelu_eval_slope`.
+        convention: as in :func:`rrelu_eval_slope`.
         dtype: floating dtype of the result.
 
     Returns:
         Slopes of shape ``shape``.
     """
-    lower, upper = _rrelu_bounds(lower, upper, convention)
-    a = jax.random.uniform(key, shape, dtype, minval=lower, maxval=upper)
-    return a if convention == "pytorch" else 1.0 / a
+    c = _convention(convention)
+    a = jax.random.uniform(key, shape, dtype, minval=c.lower, maxval=c.upper)
+    return 1.0 / a if c.divide else a
 
 
 def _rrelu_slope(
-    x: Array,
-    key: Array | None,
-    lower: float | None,
-    upper: float | None,
-    convention: str,
+    x: Array, key: Array | None, convention: str | RReLUConvention
 ) -> Array:
     if key is None:
-        return jnp.asarray(rrelu_eval_slope(lower, upper, convention), x.dtype)
-    return rrelu_slopes(key, x.shape, lower, upper, convention, x.dtype)
+        return jnp.asarray(rrelu_eval_slope(convention), x.dtype)
+    return rrelu_slopes(key, x.shape, convention, x.dtype)
 
 
 def rrelu(
     x: ArrayLike,
     key: Array | None = None,
-    lower: float | None = None,
-    upper: float | None = None,
-    convention: str = "pytorch",
+    convention: str | RReLUConvention = "pytorch",
 ) -> Array:
     r"""Randomised leaky ReLU: a random negative slope in training, a fixed one at test.
 
@@ -274,16 +290,14 @@ def rrelu(
     Args:
         x: input array, any shape.
         key: PRNG key for training mode, or ``None`` for evaluation.
-        lower, upper: bounds :math:`l \le u` of the uniform draw; ``None`` takes the
-            convention's default.
-        convention: ``"pytorch"`` or ``"paper"`` (:data:`RRELU_CONVENTIONS`).
+        convention: ``"pytorch"`` or ``"paper"`` (:data:`RRELU_CONVENTIONS`), or an
+            :class:`RReLUConvention` with other bounds :math:`l \le u`.
 
     Returns:
         An array of the same shape.
 
     Raises:
-        ValueError: for an unknown ``convention`` or invalid bounds (``lower > upper``,
-            a negative bound, or a bound that is not > 0 with ``"paper"``).
+        ValueError: for an unknown ``convention``.
 
     References:
         Xu, Wang, Chen & Li, `Empirical evaluation of rectified activations in
@@ -294,16 +308,14 @@ def rrelu(
         -2.0
     """
     x = inexact(x)
-    slope = _rrelu_slope(x, key, lower, upper, convention)
+    slope = _rrelu_slope(x, key, convention)
     return jnp.where(x >= 0, x, slope * x)
 
 
 def rrelu_grad(
     x: ArrayLike,
     key: Array | None = None,
-    lower: float | None = None,
-    upper: float | None = None,
-    convention: str = "pytorch",
+    convention: str | RReLUConvention = "pytorch",
 ) -> Array:
     r"""Derivative of :func:`rrelu` (same arguments, same key, same slopes).
 
@@ -311,5 +323,5 @@ def rrelu_grad(
     :math:`s` for x < 0.
     """
     x = inexact(x)
-    slope = _rrelu_slope(x, key, lower, upper, convention)
+    slope = _rrelu_slope(x, key, convention)
     return jnp.where(x >= 0, jnp.ones_like(x), slope * jnp.ones_like(x))

@@ -437,8 +437,7 @@ def critical_sigma_w2(
     sigma_b2: ArrayLike,
     activation: ActivationSpec = "tanh",
     *,
-    low: float = 0.0,
-    high: float = 20.0,
+    bracket: tuple[float, float] = (0.0, 20.0),
     steps: int = 40,
     iterations: int = 200,
     order: int = DEFAULT_ORDER,
@@ -446,7 +445,7 @@ def critical_sigma_w2(
     r"""The order-to-chaos boundary: the :math:`\sigma_w^2` at which :math:`\chi = 1`.
 
     Solves :math:`\chi\bigl(q^*(\sigma_w^2, \sigma_b^2), \sigma_w^2\bigr) = 1` for
-    :math:`\sigma_w^2` by bisection on ``[low, high]``, elementwise over ``sigma_b2``.
+    :math:`\sigma_w^2` by bisection on ``bracket``, elementwise over ``sigma_b2``.
     It assumes, as holds for tanh, that :math:`\chi` crosses 1 once on the bracket
     (below: ordered, gradients vanish; above: chaotic, gradients explode). Where
     :math:`\chi - 1` has the same sign at both ends the result is ``nan``.
@@ -454,7 +453,7 @@ def critical_sigma_w2(
     Args:
         sigma_b2: bias variance(s) >= 0, any shape.
         activation: registry name or a pair ``(phi, phi_prime)``.
-        low, high: the bracket, ``0 <= low < high``.
+        bracket: ``(low, high)``, the interval searched, ``0 <= low < high``.
         steps: bisection steps, >= 1 (the bracket shrinks by :math:`2^{-\text{steps}}`).
         iterations: fixed-point iterations per evaluation.
         order: number of quadrature nodes.
@@ -475,9 +474,14 @@ def critical_sigma_w2(
         1.0
     """
     _check_non_negative("sigma_b2", sigma_b2)
-    _checks.non_negative("low", low)
+    if not isinstance(bracket, tuple | list) or len(bracket) != 2:
+        raise ValueError(f"bracket must be a pair (low, high), got {bracket!r}")
+    low, high = bracket
+    _checks.non_negative("bracket[0]", low)
     if not _checks._is_real(high) or not low < float(high) < np.inf:
-        raise ValueError(f"high must be a finite number > low = {low}, got {high!r}")
+        raise ValueError(
+            f"bracket[1] must be a finite number > bracket[0] = {low}, got {high!r}"
+        )
     _checks.positive_int("steps", steps)
     _checks.positive_int("iterations", iterations)
     _check_order(order)

@@ -195,8 +195,7 @@ def moment_map(
     var0: float,
     depth: int,
     *,
-    alpha: float = 1.0,
-    scale: float = 1.0,
+    constants: tuple[float, float] = (1.0, 1.0),
     gain: float = 1.0,
 ) -> Moments:
     r"""Iterate the mean-field map for ``depth`` layers of an ELU-family network.
@@ -208,17 +207,19 @@ def moment_map(
     Args:
         mean0, var0: mean and variance of the input features (``var0 >= 0``).
         depth: layers, >= 1.
-        alpha, scale: the activation's constants (see :func:`elu_family_moments`).
+        constants: ``(alpha, scale)`` of the activation, as in
+            :func:`elu_family_moments`: ``(0, 1)`` for ReLU, ``(1, 1)`` for ELU,
+            :func:`selu_constants` for SELU.
         gain: weight gain :math:`g > 0` (1 for LeCun normal).
 
     Returns:
         :class:`Moments` with fields of shape ``(depth,)``, layer 1 first.
 
     Raises:
-        ValueError: for a bad ``var0``, ``depth``, ``alpha``, ``scale`` or ``gain``.
+        ValueError: for a bad ``var0``, ``depth``, ``constants`` or ``gain``.
 
     Examples:
-        >>> m = moment_map(2.0, 3.0, 40, alpha=1.6732632, scale=1.0507010)
+        >>> m = moment_map(2.0, 3.0, 40, constants=(1.6732632, 1.0507010))
         >>> round(float(m.mean[-1]), 3), round(float(m.var[-1]), 3)
         (0.0, 1.0)
     """
@@ -227,6 +228,9 @@ def moment_map(
     _checks.positive("gain", gain)
     if not _checks._is_real(mean0):
         raise ValueError(f"mean0 must be a finite real number, got {mean0!r}")
+    if not isinstance(constants, tuple | list) or len(constants) != 2:
+        raise ValueError(f"constants must be a pair (alpha, scale), got {constants!r}")
+    alpha, scale = constants
 
     def layer(second: Array, _: None) -> tuple[Array, tuple[Array, Array]]:
         m, m2 = elu_family_moments(gain**2 * second, alpha, scale)

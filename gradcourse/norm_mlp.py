@@ -34,7 +34,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
-from gradcourse.networks import ActivationLike, Dense, Trace, init_mlp
+from gradcourse.networks import MLP, ActivationLike, Dense, Trace, init_mlp
 from gradcourse.normalization import (
     NORMS,
     Affine,
@@ -70,10 +70,7 @@ class NormMLP(NamedTuple):
     readout: Dense
     norm: Affine
 
-    @property
-    def depth(self) -> int:
-        """Number of hidden layers."""
-        return 1 + self.hidden.w.shape[0]
+    depth = MLP.depth  # the number of hidden layers, read as for an MLP
 
 
 def init_norm_mlp(
@@ -244,18 +241,13 @@ def model(activation: ActivationLike = "sigmoid", norm: str = "batch") -> NormMo
 
 
 def population_stats(
-    key: Array,
-    params: NormMLP,
-    xs: ArrayLike,
-    activation: ActivationLike = "sigmoid",
-    *,
-    batch_size: int = 128,
-    batches: int = 20,
+    params: NormMLP, batches: ArrayLike, activation: ActivationLike = "sigmoid"
 ) -> Stats:
     r"""Inference statistics of a trained network (Ioffe & Szegedy, Algorithm 2).
 
-    Runs ``batches`` random training minibatches of size :math:`m` through the network in
-    training mode and averages their statistics:
+    Runs training minibatches of size :math:`m` (from
+    :func:`gradcourse.data.minibatches`) through the network in training mode and
+    averages their statistics:
 
     .. math::
 
@@ -263,28 +255,20 @@ def population_stats(
         \operatorname{Var}[z] = \frac{m}{m-1}\, \mathbb{E}_B[\sigma_B^2].
 
     Args:
-        key: PRNG key for the minibatches.
         params: trained :class:`NormMLP`.
-        xs: training inputs ``(n, in_dim)``.
+        batches: training minibatches ``(batches, m, in_dim)``, :math:`m \ge 2`.
         activation: as in training.
-        batch_size: :math:`m`, an integer in [2, n].
-        batches: number of minibatches, >= 1.
 
     Returns:
         :class:`.Stats` of shape ``(depth, width)`` for ``forward(..., stats=...)``.
 
     Raises:
-        ValueError: for a bad ``batch_size`` or ``batches``, or ``xs`` that is not 2-D.
+        ValueError: if ``batches`` is not 3-D or holds fewer than 2 examples each.
     """
-    xs = jnp.asarray(xs)
-    _checks.ndim("xs", xs, 2)
-    _checks.in_range("batch_size", batch_size, 2, xs.shape[0])
-    _checks.positive_int("batch_size", batch_size)
-    _checks.positive_int("batches", batches)
-
-    def one(k: Array) -> Stats:
-        idx = jax.random.choice(k, xs.shape[0], (batch_size,), replace=False)
-        return forward(params, xs[idx], activation)[2]
-
-    s = jax.vmap(one)(jax.random.split(key, batches))
-    return Stats(s.mean.mean(0), s.var.mean(0) * batch_size / (batch_size - 1))
+    batches = jnp.asarray(batches)
+    _checks.ndim("batches", batches, 3)
+    m = batches.shape[1]
+    if m < 2:
+        raise ValueError(f"batches must hold minibatches of m >= 2 examples, got {m}")
+    s = jax.vmap(lambda b: forward(params, b, activation)[2])(batches)
+    return Stats(s.mean.mean(0), s.var.mean(0) * m / (m - 1))

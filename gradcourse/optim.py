@@ -19,6 +19,7 @@ to step along it, parameter by parameter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -64,6 +65,36 @@ class AdamState(NamedTuple):
 
 def _zeros(params: Params) -> Params:
     return jax.tree.map(jnp.zeros_like, params)
+
+
+def _per_leaf(
+    state: Callable[[Params], NamedTuple],
+    start: Callable[[Array], Array],
+    accumulate: Callable[[Array, Array], Array],
+    step: Callable[[Array, Array], Array],
+) -> optax.GradientTransformation:
+    r"""A transform that keeps one accumulator per parameter leaf, as optax builds them.
+
+    .. math::
+
+        a_0 = \text{start}(\theta), \qquad a_t = \text{accumulate}(g_t, a_{t-1}),
+        \qquad u_t = \text{step}(g_t, a_t),
+
+    leaf by leaf; ``state`` wraps the pytree of accumulators (:class:`VelocityState`,
+    :class:`SumOfSquaresState`).
+    """
+
+    def init(params: Params) -> NamedTuple:
+        return state(jax.tree.map(start, params))
+
+    def update(
+        grads: Params, acc: NamedTuple, params: Params = None
+    ) -> tuple[Params, NamedTuple]:
+        del params
+        a = jax.tree.map(accumulate, grads, acc[0])
+        return jax.tree.map(step, grads, a), state(a)
+
+    return optax.GradientTransformation(init, update)
 
 
 def sgd(learning_rate: float) -> optax.GradientTransformation:
@@ -135,18 +166,10 @@ def momentum(
     lr = _checks.positive("learning_rate", learning_rate)
     beta = _checks.in_range("beta", beta, 0.0, 1.0, closed="left")
 
-    def init(params: Params) -> VelocityState:
-        return VelocityState(_zeros(params))
+    def step(g: Array, v: Array) -> Array:
+        return -lr * (g + beta * v) if nesterov else -lr * v
 
-    def update(
-        grads: Params, state: VelocityState, params: Params = None
-    ) -> tuple[Params, VelocityState]:
-        del params
-        v = jax.tree.map(lambda g, v: g + beta * v, grads, state.velocity)
-        direction = jax.tree.map(lambda g, v: g + beta * v, grads, v) if nesterov else v
-        return jax.tree.map(lambda d: -lr * d, direction), VelocityState(v)
-
-    return optax.GradientTransformation(init, update)
+    return _per_leaf(VelocityState, jnp.zeros_like, lambda g, v: g + beta * v, step)
 
 
 def adagrad(
@@ -189,21 +212,13 @@ def adagrad(
     s0 = _checks.non_negative("initial_accumulator_value", initial_accumulator_value)
     eps = _checks.non_negative("eps", eps)
 
-    def init(params: Params) -> SumOfSquaresState:
-        return SumOfSquaresState(jax.tree.map(lambda p: jnp.full_like(p, s0), params))
-
-    def update(
-        grads: Params, state: SumOfSquaresState, params: Params = None
-    ) -> tuple[Params, SumOfSquaresState]:
-        del params
-        s = jax.tree.map(lambda g, s: s + g * g, grads, state.sum_of_squares)
+    return _per_leaf(
+        SumOfSquaresState,
+        lambda p: jnp.full_like(p, s0),
+        lambda g, s: s + g * g,
         # optax returns a zero step where nothing has accumulated (s = 0).
-        step = jax.tree.map(
-            lambda g, s: jnp.where(s > 0, -lr * g / jnp.sqrt(s + eps), 0.0), grads, s
-        )
-        return step, SumOfSquaresState(s)
-
-    return optax.GradientTransformation(init, update)
+        lambda g, s: jnp.where(s > 0, -lr * g / jnp.sqrt(s + eps), 0.0),
+    )
 
 
 def rmsprop(
@@ -239,20 +254,12 @@ def rmsprop(
     rho = _checks.in_range("decay", decay, 0.0, 1.0, closed="left")
     eps = _checks.non_negative("eps", eps)
 
-    def init(params: Params) -> SumOfSquaresState:
-        return SumOfSquaresState(_zeros(params))
-
-    def update(
-        grads: Params, state: SumOfSquaresState, params: Params = None
-    ) -> tuple[Params, SumOfSquaresState]:
-        del params
-        s = jax.tree.map(
-            lambda g, s: (1 - rho) * g * g + rho * s, grads, state.sum_of_squares
-        )
-        step = jax.tree.map(lambda g, s: -lr * g * jax.lax.rsqrt(s + eps), grads, s)
-        return step, SumOfSquaresState(s)
-
-    return optax.GradientTransformation(init, update)
+    return _per_leaf(
+        SumOfSquaresState,
+        jnp.zeros_like,
+        lambda g, s: (1 - rho) * g * g + rho * s,
+        lambda g, s: -lr * g * jax.lax.rsqrt(s + eps),
+    )
 
 
 def adam(

@@ -36,7 +36,14 @@ from gradcourse.autoencoder import (
 from gradcourse.networks import Dense
 from gradcourse.train import History, fit_seeds
 
-__all__ = ["level_start", "pretrain", "rbm_pretrain", "shallow", "stack"]
+__all__ = [
+    "RBMSchedule",
+    "level_start",
+    "pretrain",
+    "rbm_pretrain",
+    "shallow",
+    "stack",
+]
 
 
 def shallow(config: Autoencoder, level: int) -> Autoencoder:
@@ -169,14 +176,32 @@ def pretrain(
     return stack(levels), tuple(histories)
 
 
+@dataclasses.dataclass(frozen=True)
+class RBMSchedule:
+    """How :func:`rbm_pretrain` trains the RBM of every level: scikit-learn's
+    ``BernoulliRBM(n_iter=..., learning_rate=..., batch_size=...)``.
+
+    Attributes:
+        n_iter: passes over the level's inputs, an integer >= 1.
+        learning_rate: contrastive-divergence step size, > 0.
+        batch_size: examples per step, an integer >= 1.
+
+    Raises:
+        ValueError: for a field outside its range.
+    """
+
+    n_iter: int = 10
+    learning_rate: float = 0.1
+    batch_size: int = 32
+
+    def __post_init__(self) -> None:
+        _checks.positive_int("n_iter", self.n_iter)
+        _checks.positive("learning_rate", self.learning_rate)
+        _checks.positive_int("batch_size", self.batch_size)
+
+
 def rbm_pretrain(
-    seed: int,
-    config: Autoencoder,
-    xs: ArrayLike,
-    *,
-    n_iter: int = 10,
-    learning_rate: float = 0.1,
-    batch_size: int = 32,
+    seed: int, config: Autoencoder, xs: ArrayLike, schedule: RBMSchedule | None = None
 ) -> Weights:
     """Hinton & Salakhutdinov's (2006) recipe: a stack of restricted Boltzmann machines
     trained greedily with contrastive divergence (scikit-learn's ``BernoulliRBM``,
@@ -195,7 +220,8 @@ def rbm_pretrain(
         seed: integer seed of scikit-learn's random state.
         config: the deep architecture (sigmoid ``activation``).
         xs: training inputs ``(n, n_0)`` in [0, 1].
-        n_iter, learning_rate, batch_size: ``BernoulliRBM``'s, for every level.
+        schedule: every level's ``BernoulliRBM`` settings (default
+            :class:`RBMSchedule` ``()``).
 
     Returns:
         The unrolled :class:`~gradcourse.autoencoder.Weights` (no seed axis).
@@ -214,13 +240,14 @@ def rbm_pretrain(
     if xs.min() < 0 or xs.max() > 1:
         raise ValueError(f"xs must lie in [0, 1], got [{xs.min()}, {xs.max()}]")
     _checks.one_of("config.activation", config.activation, ("sigmoid",))
+    schedule = RBMSchedule() if schedule is None else schedule
     inputs, enc, dec = xs, [], []
     for n_hidden in config.sizes[1:]:
         rbm = BernoulliRBM(
             n_components=n_hidden,
-            learning_rate=learning_rate,
-            batch_size=batch_size,
-            n_iter=n_iter,
+            learning_rate=schedule.learning_rate,
+            batch_size=schedule.batch_size,
+            n_iter=schedule.n_iter,
             random_state=seed,
         ).fit(inputs)
         w = rbm.components_.astype(np.float32)  # (hidden, visible)

@@ -31,8 +31,8 @@ from jax.typing import ArrayLike
 
 from gradcourse import _checks
 from gradcourse.jacobians import (
-    WEIGHTS,
     LayerJacobians,
+    RandomMLP,
     init_mean_field,
     jacobian_products,
 )
@@ -124,75 +124,62 @@ def _check_layers(layers: tuple[int, ...], depth: int) -> None:
 
 
 def _check_seed_args(
-    xs, width, depth, weights, sigma_w2, sigma_b2, layers, square=False
-):
+    xs: ArrayLike, family: RandomMLP, layers: tuple[int, ...] | None, square: bool
+) -> tuple[Array, tuple[int, ...]]:
     """The arguments of :func:`spectra_seeds` and :func:`log_spectra_seeds`, checked;
     returns ``xs`` as an array and ``layers`` as a tuple (``(depth,)`` when ``None``)."""
     xs = jnp.asarray(xs)
     _checks.ndim("xs", xs, 2)
-    _checks.positive_int("width", width)
-    if square and xs.shape[1] != width:
-        raise ValueError(f"xs must have width = {width} columns, got {xs.shape}")
-    _checks.positive_int("depth", depth)
-    _checks.one_of("weights", weights, WEIGHTS)
-    _checks.variance("sigma_w2", sigma_w2)
-    _checks.variance("sigma_b2", sigma_b2)
-    layers = (depth,) if layers is None else tuple(layers)
-    _check_layers(layers, depth)
+    if square and xs.shape[1] != family.width:
+        raise ValueError(f"xs must have width = {family.width} columns, got {xs.shape}")
+    layers = (family.depth,) if layers is None else tuple(layers)
+    _check_layers(layers, family.depth)
     return xs, layers
 
 
 def spectra_seeds(
     keys: Array,
     xs: ArrayLike,
+    family: RandomMLP,
     *,
-    width: int,
-    depth: int,
-    activation: ActivationLike = "tanh",
-    sigma_w2: ArrayLike = 1.0,
-    sigma_b2: ArrayLike = 0.0,
-    weights: str = "gaussian",
     layers: tuple[int, ...] | None = None,
 ) -> Array:
-    """:func:`jacobian_spectra` of one network per key (seeds and inputs mapped with
-    ``jax.vmap``).
+    """:func:`jacobian_spectra` of one network of ``family`` per key (seeds and inputs
+    mapped with ``jax.vmap``).
 
     Networks come from :func:`gradcourse.jacobians.init_mean_field` with
-    ``in_dim = xs.shape[1]`` (take it equal to ``width`` for square Jacobians).
+    ``in_dim = xs.shape[1]`` (take it equal to ``family.width`` for square Jacobians).
 
     Args:
         keys: PRNG keys, shape ``(seeds,)``.
         xs: inputs, ``(batch, in_dim)``.
-        width, depth: network size.
-        activation: registry name or elementwise function.
-        sigma_w2, sigma_b2, weights: as in :func:`gradcourse.jacobians.init_mean_field`.
+        family: the :class:`~gradcourse.jacobians.RandomMLP` the networks are drawn
+            from (sizes, activation, variances, weights).
         layers: depths, as in :func:`jacobian_spectra`.
 
     Returns:
         ``(seeds, batch, len(layers), min(width, in_dim))`` singular values.
 
     Raises:
-        ValueError: as :func:`gradcourse.jacobians.init_mean_field` and :func:`jacobian_spectra`.
+        ValueError: as :func:`jacobian_spectra`.
     """
-    xs, layers = _check_seed_args(xs, width, depth, weights, sigma_w2, sigma_b2, layers)
+    xs, layers = _check_seed_args(xs, family, layers, square=False)
     # Three programs, each mapped over the seeds: the initialisation (one per ensemble),
     # the slopes phi'(z_l) (one per activation) and the products with their SVDs (one for
     # every activation and ensemble), rather than one per combination.
-    params = _init_seeds(keys, sigma_w2, sigma_b2, xs.shape[1], width, depth, weights)
-    slopes = _seed_slopes(params, xs, activation)
+    f = family
+    params = _init_seeds(
+        keys, f.sigma_w2, f.sigma_b2, xs.shape[1], f.width, f.depth, f.weights
+    )
+    slopes = _seed_slopes(params, xs, f.activation)
     return _seed_spectra(params.first.w, params.hidden.w, slopes, layers)
 
 
 def log_spectra_seeds(
     keys: Array,
     xs: ArrayLike,
+    family: RandomMLP,
     *,
-    width: int,
-    depth: int,
-    activation: ActivationLike = "tanh",
-    sigma_w2: ArrayLike = 1.0,
-    sigma_b2: ArrayLike = 0.0,
-    weights: str = "gaussian",
     layers: tuple[int, ...] | None = None,
 ) -> Array:
     r"""Log singular values of :math:`\partial h_l / \partial x` by repeated QR.
@@ -206,20 +193,21 @@ def log_spectra_seeds(
     values to within :math:`O(1)` of :math:`O(l)` (Oseledets).
 
     Args:
-        keys, xs, width, depth, activation, sigma_w2, sigma_b2, weights, layers: as in
-            :func:`spectra_seeds`; ``xs.shape[1]`` must equal ``width``.
+        keys, xs, family, layers: as in :func:`spectra_seeds`; ``xs.shape[1]`` must
+            equal ``family.width``.
 
     Returns:
         ``(seeds, batch, len(layers), width)`` natural logs, descending.
 
     Raises:
-        ValueError: as :func:`spectra_seeds`, or if ``xs.shape[1] != width``.
+        ValueError: as :func:`spectra_seeds`, or if ``xs.shape[1] != family.width``.
     """
-    xs, layers = _check_seed_args(
-        xs, width, depth, weights, sigma_w2, sigma_b2, layers, square=True
+    xs, layers = _check_seed_args(xs, family, layers, square=True)
+    f = family
+    params = _init_seeds(
+        keys, f.sigma_w2, f.sigma_b2, f.width, f.width, f.depth, f.weights
     )
-    params = _init_seeds(keys, sigma_w2, sigma_b2, width, width, depth, weights)
-    slopes = _seed_slopes(params, xs, activation)
+    slopes = _seed_slopes(params, xs, f.activation)
     return _seed_log_spectra(params.first.w, params.hidden.w, slopes, layers)
 
 
@@ -296,16 +284,7 @@ def _gains(
 
 
 def gradient_gains(
-    key: Array,
-    xs: ArrayLike,
-    ys: ArrayLike,
-    *,
-    width: int,
-    depth: int,
-    sigma_w2: ArrayLike,
-    sigma_b2: ArrayLike = 0.0,
-    activation: ActivationLike = "tanh",
-    weights: str = "gaussian",
+    key: Array, xs: ArrayLike, ys: ArrayLike, family: RandomMLP
 ) -> Array:
     r"""Measured per-layer gain of the back-propagated gradient in a fresh network.
 
@@ -316,26 +295,24 @@ def gradient_gains(
         \qquad l = 1, \dots, L - 1,
 
     for the cross-entropy loss of a batch (norms from
-    :func:`gradcourse.probes.grad_norms`) in a network drawn by
+    :func:`gradcourse.probes.grad_norms`) in a network of ``family`` drawn by
     :func:`gradcourse.jacobians.init_mean_field`. Mean-field theory predicts
     :math:`r_l^2 \approx \chi` once the layers have reached :math:`q^*`
-    (:func:`gradcourse.meanfield.mean_field`). Jitted; ``sigma_w2`` and ``sigma_b2`` are
-    traced, so ``jax.vmap`` maps it over seeds and over grids of variances.
+    (:func:`gradcourse.meanfield.mean_field`). Jitted; the family's ``sigma_w2`` and
+    ``sigma_b2`` are traced, so ``jax.vmap`` maps it over seeds and over grids of
+    variances.
 
     Args:
         key: PRNG key for the network.
         xs: inputs ``(batch, in_dim)``.
         ys: integer labels ``(batch,)``; ``out_dim = max(ys) + 1`` (at least 2).
-        width, depth: network size, integers >= 1 and depth >= 2.
-        sigma_w2, sigma_b2: variances, >= 0.
-        activation: registry name or elementwise function.
-        weights: one of :data:`gradcourse.jacobians.WEIGHTS`.
+        family: a :class:`~gradcourse.jacobians.RandomMLP` with ``depth >= 2``.
 
     Returns:
         ``(depth - 1,)`` ratios :math:`r_1, \dots, r_{L-1}`.
 
     Raises:
-        ValueError: for bad sizes, shapes, variances or ``weights``.
+        ValueError: for a depth below 2 or bad shapes.
 
     References:
         Schoenholz et al., `Deep Information Propagation
@@ -344,13 +321,8 @@ def gradient_gains(
     xs, ys = jnp.asarray(xs), jnp.asarray(ys)
     _checks.ndim("xs", xs, 2)
     _checks.ndim("ys", ys, 1)
-    _checks.positive_int("width", width)
-    _checks.positive_int("depth", depth)
-    if depth < 2:
-        raise ValueError(f"depth must be an integer >= 2, got {depth!r}")
-    _checks.one_of("weights", weights, WEIGHTS)
-    _checks.variance("sigma_w2", sigma_w2)
-    _checks.variance("sigma_b2", sigma_b2)
+    if family.depth < 2:
+        raise ValueError(f"family.depth must be an integer >= 2, got {family.depth!r}")
     if ys.shape[0] != xs.shape[0]:
         raise ValueError(
             f"ys must have the batch size of xs ({xs.shape[0]}), got shape {ys.shape}"
@@ -359,6 +331,7 @@ def gradient_gains(
     out_dim = (
         2 if isinstance(ys, jax.core.Tracer) else max(2, int(np.asarray(ys).max()) + 1)
     )
-    return _gains(key, xs, ys, jnp.asarray(sigma_w2, xs.dtype),
-                  jnp.asarray(sigma_b2, xs.dtype), width, depth, activation, weights,
-                  out_dim)  # fmt: skip
+    f = family
+    sigma_w2, sigma_b2 = (jnp.asarray(v, xs.dtype) for v in (f.sigma_w2, f.sigma_b2))
+    return _gains(key, xs, ys, sigma_w2, sigma_b2, f.width, f.depth, f.activation,
+                  f.weights, out_dim)  # fmt: skip

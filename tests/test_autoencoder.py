@@ -193,7 +193,7 @@ def test_variants_equal_each_plain_configuration(xs):
 
 
 def test_rbm_pretrain_unrolls_tied_weights(xs):
-    w = gc.pretraining.rbm_pretrain(0, SMALL, xs, n_iter=2)
+    w = gc.pretraining.rbm_pretrain(0, SMALL, xs, gc.pretraining.RBMSchedule(n_iter=2))
     assert [d.w.shape for d in w.encoder + w.decoder] == [
         (5, 6), (4, 5), (3, 4), (4, 3), (5, 4), (6, 5)
     ]  # fmt: skip
@@ -201,11 +201,14 @@ def test_rbm_pretrain_unrolls_tied_weights(xs):
         np.testing.assert_array_equal(w.decoder[2 - k].w, w.encoder[k].w.T)
     assert SMALL(w, xs)[0].shape == xs.shape
     with pytest.raises(ValueError, match="xs"):
-        gc.pretraining.rbm_pretrain(0, SMALL, xs * 2, n_iter=1)
+        gc.pretraining.rbm_pretrain(0, SMALL, xs * 2)
     with pytest.raises(ValueError, match="activation"):
         gc.pretraining.rbm_pretrain(
             0, dataclasses.replace(SMALL, activation="tanh"), xs
         )
+    for field in ("n_iter", "learning_rate", "batch_size"):
+        with pytest.raises(ValueError, match=field):
+            gc.pretraining.RBMSchedule(**{field: 0})
 
 
 @pytest.fixture(scope="module")

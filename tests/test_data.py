@@ -1,6 +1,7 @@
 """Bundled and synthetic data: shapes, standardisation, determinism, validation."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -56,3 +57,22 @@ def test_load_digits_arrays_equals_scikit_learn():
     assert x.dtype == np.float32 and y.dtype == np.int32
     np.testing.assert_array_equal(x, bunch.data.astype(np.float32))
     np.testing.assert_array_equal(y, bunch.target)
+
+
+def test_minibatches_draw_rows_without_replacement(key):
+    xs = jnp.arange(30.0).reshape(10, 3)
+    batches = gc.data.minibatches(key, xs, 4, 5)
+    assert batches.shape == (5, 4, 3)
+    for k, batch in zip(jax.random.split(key, 5), batches, strict=True):
+        rows = jax.random.choice(k, 10, (4,), replace=False)
+        np.testing.assert_array_equal(batch, xs[rows])
+        assert len(set(np.asarray(batch[:, 0]).tolist())) == 4  # no row twice
+
+
+def test_minibatches_validate_arguments(key):
+    with pytest.raises(ValueError, match="batch_size"):
+        gc.data.minibatches(key, jnp.ones((10, 3)), 11, 2)
+    with pytest.raises(ValueError, match="count"):
+        gc.data.minibatches(key, jnp.ones((10, 3)), 4, 0)
+    with pytest.raises(ValueError, match="xs"):
+        gc.data.minibatches(key, jnp.ones(10), 4, 2)

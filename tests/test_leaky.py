@@ -34,15 +34,20 @@ def test_leaky_relu_rejects_slope_outside_unit_interval():
 
 def test_rrelu_rejects_bad_bounds_and_convention():
     with pytest.raises(ValueError, match="lower must be <= upper"):
-        leaky.rrelu(1.0, lower=0.4, upper=0.1)
+        leaky.RReLUConvention(0.4, 0.1)
     with pytest.raises(ValueError, match="lower must be <= upper"):
-        leaky.rrelu(1.0, jax.random.key(0), lower=8.0, upper=3.0, convention="paper")
+        leaky.RReLUConvention(8.0, 3.0, divide=True)
     with pytest.raises(ValueError, match="lower"):
-        leaky.rrelu(1.0, lower=-0.1)
+        leaky.RReLUConvention(-0.1, 0.3)
     with pytest.raises(ValueError, match="lower"):
-        leaky.rrelu_eval_slope(lower=0.0, convention="paper")  # would divide by zero
+        leaky.RReLUConvention(0.0, 8.0, divide=True)  # would divide by zero
     with pytest.raises(ValueError, match="convention"):
         leaky.rrelu(1.0, convention="keras")
+    # Other bounds: the same functions, with the convention given as a value.
+    wide = leaky.RReLUConvention(0.1, 0.5)
+    assert leaky.rrelu_eval_slope(wide) == pytest.approx(0.3, rel=1e-15)
+    slopes = -leaky.rrelu(-jnp.ones(1000), jax.random.key(0), wide)
+    assert 0.1 <= float(slopes.min()) and float(slopes.max()) <= 0.5
 
 
 def test_rrelu_eval_slopes_of_both_conventions():

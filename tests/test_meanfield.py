@@ -102,7 +102,7 @@ def test_critical_sigma_w2_is_where_chi_is_one():
     # ReLU's chi = sigma_w^2 / 2 at any q, including the q* = 0 of sigma_b^2 = 0.
     assert float(MF.mean_field(1.0, 0.0, RELU).chi) == pytest.approx(0.5, rel=1e-5)
     # No crossing in the bracket -> nan.
-    assert bool(jnp.isnan(MF.critical_sigma_w2(0.0, high=0.5)))
+    assert bool(jnp.isnan(MF.critical_sigma_w2(0.0, bracket=(0.0, 0.5))))
 
 
 def test_mean_field_blocks_equal_a_single_traced_call():
@@ -146,8 +146,8 @@ def test_chi_matches_measured_gradient_ratios_in_wide_tanh_networks(key):
     keys = jax.random.split(kseeds, 3)
 
     def gains(k, s):
-        return gc.spectra.gradient_gains(k, xs, ys, width=256, depth=20, sigma_w2=s,
-                                           sigma_b2=sb2)  # fmt: skip
+        family = gc.jacobians.RandomMLP(256, 20, sigma_w2=s, sigma_b2=sb2)
+        return gc.spectra.gradient_gains(k, xs, ys, family)
 
     ratios = jax.vmap(jax.vmap(gains, (0, None)), (None, 0))(keys, sw2)
     measured = jnp.exp(jnp.mean(2 * jnp.log(ratios[:, :, 5:]), axis=(1, 2)))
@@ -183,12 +183,16 @@ def test_validation():
         MF.fixed_point(1.0, 0.0, q0=0.0)
     with pytest.raises(ValueError, match="iterations must be an integer >= 1"):
         MF.mean_field(1.0, 0.0, iterations=0)
-    with pytest.raises(ValueError, match="high must be a finite number > low"):
-        MF.critical_sigma_w2(0.0, low=2.0, high=1.0)
+    with pytest.raises(
+        ValueError, match=r"bracket\[1\] must be a finite number > bracket\[0\]"
+    ):
+        MF.critical_sigma_w2(0.0, bracket=(2.0, 1.0))
     with pytest.raises(ValueError, match="steps must be an integer >= 1"):
         MF.critical_sigma_w2(0.0, steps=0)
-    with pytest.raises(ValueError, match="low must be a finite number >= 0"):
-        MF.critical_sigma_w2(0.0, low=-1.0)
+    with pytest.raises(ValueError, match=r"bracket\[0\] must be a finite number >= 0"):
+        MF.critical_sigma_w2(0.0, bracket=(-1.0, 20.0))
+    with pytest.raises(ValueError, match="bracket must be a pair"):
+        MF.critical_sigma_w2(0.0, bracket=20.0)
 
 
 def test_chi_of_every_registered_activation_equals_a_dense_integral():

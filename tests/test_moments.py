@@ -68,13 +68,13 @@ def test_elu_family_moments_validate_constants():
 
 @pytest.mark.parametrize("start", [(0.0, 0.25), (0.0, 4.0), (1.0, 1.0), (-1.0, 2.0)])
 def test_moment_map_selu_converges_to_zero_mean_unit_variance(start):
-    m = M.moment_map(*start, 40, alpha=SELU[0], scale=SELU[1])
+    m = M.moment_map(*start, 40, constants=SELU)
     assert abs(float(m.mean[-1])) < 1e-3
     assert abs(float(m.var[-1]) - 1.0) < 1e-3
 
 
 def test_moment_map_relu_lecun_halves_the_second_moment():
-    m = M.moment_map(0.0, 1.0, 10, alpha=0.0, gain=1.0)
+    m = M.moment_map(0.0, 1.0, 10, constants=(0.0, 1.0), gain=1.0)
     second = np.asarray(m.mean) ** 2 + np.asarray(m.var)
     np.testing.assert_allclose(second, 0.5 ** np.arange(1, 11), rtol=1e-5)
 
@@ -86,6 +86,10 @@ def test_moment_map_validates_arguments():
         M.moment_map(0.0, 1.0, 0)
     with pytest.raises(ValueError, match="mean0"):
         M.moment_map(float("nan"), 1.0, 3)
+    with pytest.raises(ValueError, match="constants"):
+        M.moment_map(0.0, 1.0, 3, constants=1.0)
+    with pytest.raises(ValueError, match="scale"):
+        M.moment_map(0.0, 1.0, 3, constants=(1.0, 0.0))
 
 
 def test_shifted_inputs_have_the_requested_moments(key):
@@ -100,7 +104,7 @@ def test_propagate_relu_matches_the_mean_field_map(key):
     xs = M.shifted_inputs(key, 256, 64, 0.0, 1.0)
     got = M.propagate(jax.random.fold_in(key, 1), xs, width=256, depth=8, seeds=4,
                       activation="relu", gain=math.sqrt(2.0))  # fmt: skip
-    want = M.moment_map(0.0, 1.0, 8, alpha=0.0, gain=math.sqrt(2.0))
+    want = M.moment_map(0.0, 1.0, 8, constants=(0.0, 1.0), gain=math.sqrt(2.0))
     np.testing.assert_allclose(np.asarray(got.mean).mean(0), want.mean, atol=0.05)
     np.testing.assert_allclose(np.asarray(got.var).mean(0), want.var, rtol=0.15)
 

@@ -104,7 +104,7 @@ def test_evaluation_with_full_batch_stats_reproduces_training_mode(net):
 
 def test_population_stats_is_algorithm_2(net, key):
     params, xs = net
-    stats = M.population_stats(key, params, xs, batch_size=10, batches=3)
+    stats = M.population_stats(params, gc.data.minibatches(key, xs, 10, 3))
     keys = jax.random.split(key, 3)
     per_batch = [
         M.forward(params, xs[jax.random.choice(k, 40, (10,), replace=False)])[2]
@@ -153,7 +153,7 @@ def test_norm_mlp_validates_arguments(net):
         M.forward(mlp, xs, norm=1.0)
     with pytest.raises(ValueError, match="integer index"):
         M.forward(mlp, xs, norm=jnp.arange(2))
-    with pytest.raises(ValueError, match="batch_size"):
-        M.population_stats(jax.random.key(0), mlp, xs, batch_size=1)
-    with pytest.raises(ValueError, match="batches"):
-        M.population_stats(jax.random.key(0), mlp, xs, batches=0, batch_size=8)
+    with pytest.raises(ValueError, match="m >= 2"):
+        M.population_stats(mlp, gc.data.minibatches(jax.random.key(0), xs, 1, 3))
+    with pytest.raises(ValueError, match="batches must have 3 dimensions"):
+        M.population_stats(mlp, xs)

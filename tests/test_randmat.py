@@ -89,12 +89,9 @@ def test_gaussian_lyapunov_digamma_values():
 def test_log_spectra_seeds_agree_with_float64_svd_where_float64_resolves(key):
     k_x, k_net = jax.random.split(key)
     xs = jax.random.normal(k_x, (1, 16))
-    logs = gc.spectra.log_spectra_seeds(
-        jax.random.split(k_net, 2), xs, width=16, depth=40, activation=_identity
-    )
-    spec = gc.spectra.spectra_seeds(
-        jax.random.split(k_net, 2), xs, width=16, depth=40, activation=_identity
-    )
+    linear = gc.jacobians.RandomMLP(16, 40, _identity)
+    logs = gc.spectra.log_spectra_seeds(jax.random.split(k_net, 2), xs, linear)
+    spec = gc.spectra.spectra_seeds(jax.random.split(k_net, 2), xs, linear)
     top = np.log(np.asarray(spec, np.float64)[..., :4])  # well above the float32 floor
     # long product: the QR logs estimate the log singular values to O(1) nats (measured
     # up to 1.7 here), against the spread of 20 nats over these four
@@ -121,7 +118,9 @@ def test_randmat_rejects_bad_arguments():
         R.log_power_norms(jnp.eye(2), 0)
     with pytest.raises(ValueError, match="xs"):
         gc.spectra.log_spectra_seeds(
-            jax.random.split(jax.random.key(0), 2), jnp.ones((1, 8)), width=16, depth=2
+            jax.random.split(jax.random.key(0), 2),
+            jnp.ones((1, 8)),
+            gc.jacobians.RandomMLP(16, 2),
         )
 
 

@@ -46,9 +46,8 @@ def test_spectra_seeds_equal_jacobian_spectra_per_seed(key, weights):
     kx, kseeds = jax.random.split(key)
     keys = jax.random.split(kseeds, 3)
     xs = jax.random.normal(kx, (2, 16))
-    got = S.spectra_seeds(keys, xs, width=16, depth=6, activation="tanh",
-                          sigma_w2=1.3, sigma_b2=0.02, weights=weights,
-                          layers=(2, 6))  # fmt: skip
+    family = J.RandomMLP(16, 6, "tanh", sigma_w2=1.3, sigma_b2=0.02, weights=weights)
+    got = S.spectra_seeds(keys, xs, family, layers=(2, 6))
     assert got.shape == (3, 2, 2, 16)
     for i, k in enumerate(keys):
         params = J.init_mean_field(k, 16, 16, 6, 1, sigma_w2=1.3, sigma_b2=0.02,
@@ -79,13 +78,13 @@ def test_validation(net, key):
         S.jacobian_spectra(params, x[None], layers=(0,))
     with pytest.raises(ValueError, match="layers must be integers in"):
         S.spectra_seeds(
-            jax.random.split(key, 2), x[None], width=4, depth=3, layers=(4,)
+            jax.random.split(key, 2), x[None], J.RandomMLP(4, 3), layers=(4,)
         )
     with pytest.raises(ValueError, match="depth must be an integer >= 2"):
-        S.gradient_gains(
-            key, x[None], jnp.zeros(1, int), width=4, depth=1, sigma_w2=1.0
-        )
+        S.gradient_gains(key, x[None], jnp.zeros(1, int), J.RandomMLP(4, 1))
     with pytest.raises(ValueError, match="ys must have the batch size"):
-        S.gradient_gains(
-            key, x[None], jnp.zeros(2, int), width=4, depth=3, sigma_w2=1.0
-        )
+        S.gradient_gains(key, x[None], jnp.zeros(2, int), J.RandomMLP(4, 3))
+    bad_fields = {"width": 0, "depth": 1.5, "sigma_w2": -1.0, "weights": "uniform"}
+    for field, bad in bad_fields.items():
+        with pytest.raises(ValueError, match=field):
+            J.RandomMLP(**{"width": 4, "depth": 3, field: bad})

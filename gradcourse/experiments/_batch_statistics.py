@@ -22,7 +22,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from .. import _checks
-from ..data import Split
+from ..data import Split, minibatches
 from ..norm_mlp import NORMS, NormMLP, forward, population_stats
 from ..norm_mlp import model as norm_model
 from ..normalization import Stats, ema
@@ -124,7 +124,7 @@ def _evaluate(
         run = lambda p: acc(forward(p, x_test, activation, norm=norm)[0])  # noqa: E731
         return jax.vmap(run)(params), None
     stats = jax.vmap(
-        lambda k, p: population_stats(k, p, x_train, activation), in_axes=(0, 0)
+        lambda k, p: population_stats(p, minibatches(k, x_train, 128, 20), activation)
     )(pop_keys, params)
     run = lambda p, s: acc(forward(p, x_test, activation, stats=s)[0])  # noqa: E731
     return jax.vmap(run)(params, stats), stats

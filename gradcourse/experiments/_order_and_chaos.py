@@ -74,9 +74,8 @@ def measured_chi(
         raise ValueError(f"skip must be an integer in [0, {depth - 2}], got {skip!r}")
 
     def gains(k: Array, sw2: Array) -> Array:
-        return gradient_gains(
-            k, xs, ys, width=width, depth=depth, sigma_w2=sw2, sigma_b2=sigma_b2
-        )
+        family = jacobians.RandomMLP(width, depth, sigma_w2=sw2, sigma_b2=sigma_b2)
+        return gradient_gains(k, xs, ys, family)
 
     ratios = jax.vmap(jax.vmap(gains, (0, None)), (None, 0))(keys, sigma_w2)
     return np.exp(np.mean(2 * np.log(np.asarray(ratios)[:, :, skip:]), axis=2))

@@ -100,7 +100,7 @@ def mean_shift(
             key, xs, width=width, depth=depth, seeds=seeds, activation=name, gain=gain
         )
         theory = moments.moment_map(
-            0.0, second0, depth, alpha=float(name == "elu"), gain=gain
+            0.0, second0, depth, constants=(float(name == "elu"), 1.0), gain=gain
         )
         runs[name] = MomentRun(measured, theory, gain)
     return runs
@@ -176,7 +176,7 @@ def selu_runs(
             activation="selu",
             gain=1.0,
         )
-        theory = moments.moment_map(m0, v0, depth, alpha=alpha, scale=lam)
+        theory = moments.moment_map(m0, v0, depth, constants=(alpha, lam))
         runs.append(MomentRun(measured, theory, 1.0))
     return runs
 

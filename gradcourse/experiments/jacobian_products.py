@@ -376,11 +376,10 @@ def depth_spectra(
         q0 = max(q_star - s.sigma_b2, 1e-3) / s.sigma_w2  # so that q_1 = q*
         xs = xs_unit * np.sqrt(q0)
         for weights in jacobians.WEIGHTS:
-            log_s = log_spectra_seeds(
-                seed_keys, xs, width=width, depth=depth, activation=s.activation,
-                sigma_w2=s.sigma_w2, sigma_b2=s.sigma_b2, weights=weights,
-                layers=tuple(layers),
-            )  # fmt: skip
+            family = jacobians.RandomMLP(
+                width, depth, s.activation, s.sigma_w2, s.sigma_b2, weights
+            )
+            log_s = log_spectra_seeds(seed_keys, xs, family, layers=tuple(layers))
             spectra[name, weights] = np.asarray(log_s) / np.log(10)
     return spectra
 
