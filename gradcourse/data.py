@@ -16,7 +16,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import Array
-from jax.typing import ArrayLike
 
 from gradcourse import _checks
 
@@ -139,35 +138,37 @@ def gaussian_classification(
     return xs, ys
 
 
-def minibatches(key: Array, xs: ArrayLike, batch_size: int, count: int) -> Array:
-    """``count`` random minibatches of ``xs``, each drawn without replacement.
+def minibatches(key: Array, n: int, batch_size: int, count: int) -> Array:
+    r"""The example indices of ``count`` minibatches: shuffled epochs.
 
-    Minibatch :math:`i` holds the rows ``jax.random.choice(k_i, n, (batch_size,),
-    replace=False)`` of ``xs``, with ``k_1, ..., k_count = jax.random.split(key, count)``.
-
-    Args:
-        key: PRNG key.
-        xs: examples ``(n, features)``.
-        batch_size: examples per minibatch, an integer in [1, n].
-        count: number of minibatches, >= 1.
+    Each epoch is a fresh permutation of the :math:`n` examples (one key of
+    ``jax.random.split(key, epochs)`` each), cut into :math:`\lfloor n/m \rfloor`
+    minibatches of :math:`m` = ``batch_size``; the :math:`n \bmod m` examples left over
+    sit that epoch out, as with ``drop_last`` in a data loader. So every example is seen
+    once per epoch, and the whole schedule costs one shuffle per epoch (drawing each
+    minibatch from a shuffle of its own would cost one per step). With
+    :math:`m \ge n` every step takes the whole set, in order.
 
     Returns:
-        ``(count, batch_size, features)`` examples.
+        ``(count, min(batch_size, n))`` integer indices into the examples: index a
+        data set with them, ``xs[minibatches(key, len(xs), m, count)]``.
 
     Raises:
-        ValueError: for ``xs`` that is not 2-D, a bad ``batch_size`` or ``count``.
+        ValueError: if ``n``, ``batch_size`` or ``count`` is below 1.
 
     Examples:
-        >>> minibatches(jax.random.key(0), jnp.ones((10, 3)), 4, 2).shape
-        (2, 4, 3)
+        >>> idx = minibatches(jax.random.key(0), 10, 5, 4)
+        >>> idx.shape, sorted(idx[:2].ravel().tolist()) == list(range(10))
+        ((4, 5), True)
     """
-    xs = jnp.asarray(xs)
-    _checks.ndim("xs", xs, 2)
+    _checks.positive_int("n", n)
     _checks.positive_int("batch_size", batch_size)
-    _checks.in_range("batch_size", batch_size, 1, xs.shape[0])
     _checks.positive_int("count", count)
-
-    def one(k: Array) -> Array:
-        return xs[jax.random.choice(k, xs.shape[0], (batch_size,), replace=False)]
-
-    return jax.vmap(one)(jax.random.split(key, count))
+    if batch_size >= n:
+        return jnp.broadcast_to(jnp.arange(n), (count, n))
+    per_epoch = n // batch_size
+    epochs = -(-count // per_epoch)
+    shuffles = jax.vmap(lambda k: jax.random.permutation(k, n))(
+        jax.random.split(key, epochs)
+    )
+    return shuffles[:, : per_epoch * batch_size].reshape(-1, batch_size)[:count]

@@ -245,9 +245,9 @@ def population_stats(
 ) -> Stats:
     r"""Inference statistics of a trained network (Ioffe & Szegedy, Algorithm 2).
 
-    Runs training minibatches of size :math:`m` (from
-    :func:`gradcourse.data.minibatches`) through the network in training mode and
-    averages their statistics:
+    Runs training minibatches of size :math:`m` (e.g.
+    ``xs[gradcourse.data.minibatches(key, len(xs), m, count)]``) through the network in
+    training mode and averages their statistics:
 
     .. math::
 

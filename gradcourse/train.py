@@ -15,7 +15,8 @@ The update is the usual optax one,
     (u_t, s_{t+1}) = \mathrm{opt.update}(g_t, s_t, \theta_t), \qquad
     \theta_{t+1} = \theta_t + u_t,
 
-with minibatches :math:`B_t` cut from shuffled epochs of the data (:func:`minibatches`),
+with minibatches :math:`B_t` cut from shuffled epochs of the data
+(:func:`gradcourse.data.minibatches`),
 drawn from an explicit key.
 
 Configuration is a value: the loop's settings form a frozen :class:`Loop`, the static
@@ -40,6 +41,7 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from gradcourse import _checks
+from gradcourse.data import minibatches
 from gradcourse.diagnosis import Origin, find_nonfinite
 from gradcourse.networks import (
     LOSSES,
@@ -55,7 +57,6 @@ __all__ = [
     "accuracy",
     "fit",
     "fit_seeds",
-    "minibatches",
     "runner",
 ]
 
@@ -410,41 +411,6 @@ def _loop(
     batches = minibatches(key, xs.shape[0], loop.batch, loop.steps)
     (p, _), out = jax.lax.scan(step, (p, state), batches)
     return p, out
-
-
-def minibatches(key: Array, n: int, batch_size: int, steps: int) -> Array:
-    r"""The example indices of ``steps`` minibatches: shuffled epochs.
-
-    Each epoch is a fresh permutation of the :math:`n` examples (one key of
-    ``jax.random.split(key, epochs)`` each), cut into :math:`\lfloor n/m \rfloor`
-    minibatches of :math:`m` = ``batch_size``; the :math:`n \bmod m` examples left over
-    sit that epoch out, as with ``drop_last`` in a data loader. So every example is seen
-    once per epoch, and the whole schedule costs one shuffle per epoch (drawing each
-    minibatch from a shuffle of its own would cost one per step). With
-    :math:`m \ge n` every step takes the whole set, in order.
-
-    Returns:
-        ``(steps, min(batch_size, n))`` integer indices into the examples.
-
-    Raises:
-        ValueError: if ``n``, ``batch_size`` or ``steps`` is below 1.
-
-    Examples:
-        >>> idx = minibatches(jax.random.key(0), 10, 5, 4)
-        >>> idx.shape, sorted(idx[:2].ravel().tolist()) == list(range(10))
-        ((4, 5), True)
-    """
-    _checks.positive_int("n", n)
-    _checks.positive_int("batch_size", batch_size)
-    _checks.positive_int("steps", steps)
-    if batch_size >= n:
-        return jnp.broadcast_to(jnp.arange(n), (steps, n))
-    per_epoch = n // batch_size
-    epochs = -(-steps // per_epoch)
-    shuffles = jax.vmap(lambda k: jax.random.permutation(k, n))(
-        jax.random.split(key, epochs)
-    )
-    return shuffles[:, : per_epoch * batch_size].reshape(-1, batch_size)[:steps]
 
 
 @functools.partial(jax.jit, static_argnames=("loop",))

@@ -1,7 +1,6 @@
 """Bundled and synthetic data: shapes, standardisation, determinism, validation."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -59,20 +58,23 @@ def test_load_digits_arrays_equals_scikit_learn():
     np.testing.assert_array_equal(y, bunch.target)
 
 
-def test_minibatches_draw_rows_without_replacement(key):
-    xs = jnp.arange(30.0).reshape(10, 3)
-    batches = gc.data.minibatches(key, xs, 4, 5)
-    assert batches.shape == (5, 4, 3)
-    for k, batch in zip(jax.random.split(key, 5), batches, strict=True):
-        rows = jax.random.choice(k, 10, (4,), replace=False)
-        np.testing.assert_array_equal(batch, xs[rows])
-        assert len(set(np.asarray(batch[:, 0]).tolist())) == 4  # no row twice
+def test_minibatches_are_shuffled_epochs(key):
+    n, batch, steps = 23, 5, 11  # 4 minibatches an epoch, 3 examples sit each epoch out
+    idx = np.asarray(gc.data.minibatches(key, n, batch, steps))
+    assert idx.shape == (steps, batch)
+    epochs = [idx[e : e + 4].ravel() for e in range(0, 8, 4)]
+    for epoch in epochs:  # no example twice within an epoch
+        assert len(set(epoch.tolist())) == 4 * batch and epoch.max() < n
+    assert not np.array_equal(epochs[0], epochs[1])  # a fresh shuffle each epoch
+    assert not np.array_equal(np.sort(epochs[0]), epochs[0])  # shuffled, not in order
+    np.testing.assert_array_equal(idx, gc.data.minibatches(key, n, batch, steps))
 
 
-def test_minibatches_validate_arguments(key):
+def test_minibatches_full_batch_and_bad_input(key):
+    np.testing.assert_array_equal(
+        gc.data.minibatches(key, 4, 9, 3), np.tile(np.arange(4), (3, 1))
+    )
     with pytest.raises(ValueError, match="batch_size"):
-        gc.data.minibatches(key, jnp.ones((10, 3)), 11, 2)
+        gc.data.minibatches(key, 4, 0, 3)
     with pytest.raises(ValueError, match="count"):
-        gc.data.minibatches(key, jnp.ones((10, 3)), 4, 0)
-    with pytest.raises(ValueError, match="xs"):
-        gc.data.minibatches(key, jnp.ones(10), 4, 2)
+        gc.data.minibatches(key, 4, 2, 0)

@@ -272,25 +272,3 @@ def test_fit_seeds_hyperparams_equal_one_optimizer_per_run(key):
     with pytest.raises(ValueError, match="hyperparams"):
         gc.train.fit_seeds(keys, params, xs, ys, model=model, optimizer=optax.sgd(0.1),
                            steps=2, hyperparams={"learning_rate": jnp.ones(2)})  # fmt: skip
-
-
-def test_minibatches_are_shuffled_epochs(key):
-    n, batch, steps = 23, 5, 11  # 4 minibatches an epoch, 3 examples sit each epoch out
-    idx = np.asarray(gc.train.minibatches(key, n, batch, steps))
-    assert idx.shape == (steps, batch)
-    epochs = [idx[e : e + 4].ravel() for e in range(0, 8, 4)]
-    for epoch in epochs:  # no example twice within an epoch
-        assert len(set(epoch.tolist())) == 4 * batch and epoch.max() < n
-    assert not np.array_equal(epochs[0], epochs[1])  # a fresh shuffle each epoch
-    assert not np.array_equal(np.sort(epochs[0]), epochs[0])  # shuffled, not in order
-    np.testing.assert_array_equal(idx, gc.train.minibatches(key, n, batch, steps))
-
-
-def test_minibatches_full_batch_and_bad_input(key):
-    np.testing.assert_array_equal(
-        gc.train.minibatches(key, 4, 9, 3), np.tile(np.arange(4), (3, 1))
-    )
-    with pytest.raises(ValueError, match="batch_size"):
-        gc.train.minibatches(key, 4, 0, 3)
-    with pytest.raises(ValueError, match="steps"):
-        gc.train.minibatches(key, 4, 2, 0)

@@ -124,7 +124,9 @@ def _evaluate(
         run = lambda p: acc(forward(p, x_test, activation, norm=norm)[0])  # noqa: E731
         return jax.vmap(run)(params), None
     stats = jax.vmap(
-        lambda k, p: population_stats(p, minibatches(k, x_train, 128, 20), activation)
+        lambda k, p: population_stats(
+            p, x_train[minibatches(k, x_train.shape[0], 128, 20)], activation
+        )
     )(pop_keys, params)
     run = lambda p, s: acc(forward(p, x_test, activation, stats=s)[0])  # noqa: E731
     return jax.vmap(run)(params, stats), stats
