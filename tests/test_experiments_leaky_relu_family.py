@@ -30,7 +30,7 @@ def test_slope_flow_grows_at_he_gain_and_not_at_the_matched_gain(split):
 
 
 def test_kill_and_recover_a_slope_brings_units_back(split):
-    setup = ex.KillSetup(seeds=3, steps=150)
+    setup = ex.KillSetup(recovery=ex.Schedule(steps=150, learning_rate=0.1, seeds=3))
     k = ex.kill_and_recover(jax.random.key(33), split, jnp.array([0.0, 0.3]), setup)
     assert k.killed.shape == k.recovered.shape == k.accuracy.shape == (2, 3)
     np.testing.assert_array_equal(k.killed[0], k.killed[1])  # the same damaged network
@@ -67,6 +67,9 @@ def test_experiments_reject_bad_arguments(split):
         ex.kill_and_recover(
             jax.random.key(0), split, jnp.array([0.0]), ex.KillSetup(kill_lr=0.0)
         )
+    minibatches = ex.KillSetup(recovery=ex.Schedule(10, 0.1, seeds=1, batch_size=32))
+    with pytest.raises(ValueError, match="recovery.batch_size"):
+        ex.kill_and_recover(jax.random.key(0), split, jnp.array([0.0]), minibatches)
     with pytest.raises(ValueError, match="learning_rate"):
         ex.prelu_run(jax.random.key(0), jax.random.key(1), split, learning_rate=-1.0)
     with pytest.raises(ValueError, match="n"):

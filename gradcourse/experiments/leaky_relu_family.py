@@ -32,10 +32,13 @@ from jax.typing import ArrayLike
 from gradcourse import _checks, leaky, leaky_nets, networks
 from gradcourse.data import Split
 
+from ._schedule import Schedule
+
 __all__ = [
     "KillSetup",
     "Killed",
     "PReLUResult",
+    "Schedule",
     "SlopeFlow",
     "kill_and_recover",
     "prelu_run",
@@ -112,20 +115,18 @@ class KillSetup:
 
     Attributes:
         kill_lr: the rate of the one full-batch step that kills units.
-        lr: the rate of the recovery steps; steps: how many.
+        recovery: the recovery steps (how many, their rate) and the number of networks;
+            every step is full-batch, so its ``batch_size`` must be ``None``.
         n_train: training examples used (the first ones of the split).
         width: network width.
         depth: network depth.
-        seeds: number of networks.
     """
 
     kill_lr: float = 5.0
-    lr: float = 0.1
-    steps: int = 200
+    recovery: Schedule = Schedule(steps=200, learning_rate=0.1, seeds=4)
     n_train: int = 256
     width: int = 32
     depth: int = 5
-    seeds: int = 4
 
 
 class Killed(NamedTuple):
@@ -165,10 +166,14 @@ def kill_and_recover(
     """
     if not isinstance(setup, KillSetup):
         raise ValueError(f"setup must be a KillSetup, got {type(setup).__name__}")
-    for name in ("steps", "n_train", "width", "depth", "seeds"):
+    for name in ("n_train", "width", "depth"):
         _checks.positive_int(name, getattr(setup, name))
     _checks.positive("kill_lr", setup.kill_lr)
-    _checks.positive("lr", setup.lr)
+    if setup.recovery.batch_size is not None:
+        raise ValueError(
+            "recovery.batch_size must be None (full-batch steps), got "
+            f"{setup.recovery.batch_size!r}"
+        )
     rec = leaky_nets.kill_and_recover(
         key,
         split.x_train[: setup.n_train],
@@ -177,11 +182,11 @@ def kill_and_recover(
         split.y_test,
         negative_slopes=jnp.asarray(slopes),
         kill_lr=setup.kill_lr,
-        lr=setup.lr,
-        steps=setup.steps,
+        lr=setup.recovery.learning_rate,
+        steps=setup.recovery.steps,
         width=setup.width,
         depth=setup.depth,
-        seeds=setup.seeds,
+        seeds=setup.recovery.seeds,
     )
     killed = np.asarray(rec.killed).mean(-1)  # (slopes, seeds), mean over layers
     recovered = np.asarray(rec.recovered).mean(-1)
