@@ -40,7 +40,8 @@ def test_kill_and_recover_a_slope_brings_units_back(split):
 
 
 def test_prelu_slopes_leave_their_start_unconstrained(split):
-    p = ex.prelu_run(jax.random.key(34), jax.random.key(35), split, seeds=2, steps=150)
+    schedule = ex.Schedule(steps=150, learning_rate=1e-2, seeds=2, batch_size=128)
+    p = ex.prelu_run(jax.random.key(34), jax.random.key(35), split, schedule)
     assert p.alpha.shape == (2, 4, 64) and p.alpha_mean.shape == (2, 150, 4)
     assert np.allclose(p.alpha_mean[:, 0], 0.25)  # He et al.'s start
     assert p.alpha.min() < 0.1 and p.alpha.max() > 0.4  # spread both ways
@@ -71,6 +72,8 @@ def test_experiments_reject_bad_arguments(split):
     with pytest.raises(ValueError, match="recovery.batch_size"):
         ex.kill_and_recover(jax.random.key(0), split, jnp.array([0.0]), minibatches)
     with pytest.raises(ValueError, match="learning_rate"):
-        ex.prelu_run(jax.random.key(0), jax.random.key(1), split, learning_rate=-1.0)
+        ex.Schedule(steps=10, learning_rate=-1.0, seeds=1, batch_size=8)
+    with pytest.raises(ValueError, match="width"):
+        ex.prelu_run(jax.random.key(0), jax.random.key(1), split, width=0)
     with pytest.raises(ValueError, match="n"):
         ex.rrelu_conventions(jax.random.key(0), 0)

@@ -37,6 +37,7 @@ from ._schedule import Schedule
 __all__ = [
     "KillSetup",
     "Killed",
+    "PRELU",
     "PReLUResult",
     "Schedule",
     "SlopeFlow",
@@ -217,51 +218,54 @@ def _accuracy(params: networks.PReLUNet, xs: Array, ys: Array) -> Array:
     return jax.vmap(one)(params)
 
 
+#: :func:`prelu_run`'s default: four networks, 200 Adam steps of 0.01 on minibatches of 128.
+PRELU = Schedule(steps=200, learning_rate=1e-2, seeds=4, batch_size=128)
+
+
 def prelu_run(
     key_init: Array,
     key_batches: Array,
     split: Split,
+    schedule: Schedule = PRELU,
     *,
-    seeds: int = 4,
-    steps: int = 200,
-    learning_rate: float = 1e-2,
     width: int = 64,
     depth: int = 4,
 ) -> PReLUResult:
     r"""Train PReLU classifiers (slopes start at 0.25) with Adam and read the slopes.
 
     He et al. (2015) learn one slope per unit with the weights, without constraint;
-    :func:`gradcourse.leaky_nets.train_prelu` trains ``seeds`` networks on the same
-    minibatches.
+    :func:`gradcourse.leaky_nets.train_prelu` trains ``schedule.seeds`` networks on the
+    same minibatches.
 
     Args:
-        key_init: PRNG key for the networks (split into ``seeds``).
+        key_init: PRNG key for the networks (split into ``schedule.seeds``).
         key_batches: PRNG key for the minibatches.
         split: the data (:func:`gradcourse.data.digits`).
-        seeds, steps, width, depth: sizes, each >= 1.
-        learning_rate: Adam's step size, > 0.
+        schedule: the networks, Adam's steps and step size, and the minibatch size
+            (:data:`PRELU` by default).
+        width, depth: network size, each >= 1.
 
     Returns:
         a :class:`PReLUResult`.
 
     Raises:
-        ValueError: for a bad size or rate.
+        ValueError: for a bad size or a schedule without a minibatch size.
     """
-    for name, value in (("seeds", seeds), ("steps", steps), ("width", width)):
-        _checks.positive_int(name, value)
+    _checks.positive_int("width", width)
     _checks.positive_int("depth", depth)
-    _checks.positive("learning_rate", learning_rate)
+    _checks.positive_int("schedule.batch_size", schedule.batch_size)
     in_dim, out_dim = split.x_train.shape[1], int(jnp.max(split.y_train)) + 1
     nets = jax.vmap(lambda k: leaky_nets.init_prelu(k, in_dim, width, depth, out_dim))(
-        jax.random.split(key_init, seeds)
+        jax.random.split(key_init, schedule.seeds)
     )
     run = leaky_nets.train_prelu(
         key_batches,
         nets,
         split.x_train,
         split.y_train,
-        optimizer=optax.adam(learning_rate),
-        steps=steps,
+        optimizer=optax.adam(schedule.learning_rate),
+        steps=schedule.steps,
+        batch_size=schedule.batch_size,
     )
     acc = _accuracy(run.params, jnp.asarray(split.x_test), jnp.asarray(split.y_test))
     return PReLUResult(
