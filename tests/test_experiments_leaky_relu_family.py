@@ -19,7 +19,11 @@ def test_slope_flow_grows_at_he_gain_and_not_at_the_matched_gain(split):
     slopes = jnp.array([0.0, 0.3, 0.5])
     depth = 30
     flow = ex.slope_flow(
-        jax.random.key(32), split.x_train[:64], split.y_train[:64], slopes, depth=depth
+        jax.random.key(32),
+        split.x_train[:64],
+        split.y_train[:64],
+        slopes,
+        ex.Sizes(depth=depth, width=64, seeds=3),
     )
     assert flow.fixed.shape == flow.matched.shape == (3, 3)
     med = np.median(flow.fixed, axis=1)
@@ -61,7 +65,9 @@ def test_rrelu_conventions_paper_mean_is_not_its_test_slope():
 def test_experiments_reject_bad_arguments(split):
     xs, ys = split.x_train[:8], split.y_train[:8]
     with pytest.raises(ValueError, match="slopes"):
-        ex.slope_flow(jax.random.key(0), xs, ys, jnp.array([1.5]), depth=3)
+        ex.slope_flow(jax.random.key(0), xs, ys, jnp.array([1.5]))
+    with pytest.raises(ValueError, match="depth"):
+        ex.Sizes(depth=0, width=64, seeds=3)
     with pytest.raises(ValueError, match="setup"):
         ex.kill_and_recover(jax.random.key(0), split, jnp.array([0.0]), {"lr": 1})
     with pytest.raises(ValueError, match="kill_lr"):

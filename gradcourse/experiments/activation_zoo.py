@@ -33,7 +33,7 @@ from jax.typing import ArrayLike
 from gradcourse import _checks, activations, quadrature, registry, zoo
 from gradcourse.data import Split
 
-from ._schedule import Schedule
+from ._common import Schedule
 
 __all__ = [
     "GATED",

@@ -32,14 +32,16 @@ from jax.typing import ArrayLike
 from gradcourse import _checks, leaky, leaky_nets, networks
 from gradcourse.data import Split
 
-from ._schedule import Schedule
+from ._common import Schedule, Sizes
 
 __all__ = [
     "KillSetup",
     "Killed",
     "PRELU",
+    "SLOPE_FLOW",
     "PReLUResult",
     "Schedule",
+    "Sizes",
     "SlopeFlow",
     "kill_and_recover",
     "prelu_run",
@@ -61,15 +63,16 @@ class SlopeFlow(NamedTuple):
     matched: np.ndarray
 
 
+#: :func:`slope_flow`'s default: three networks of 50 layers of 64 units.
+SLOPE_FLOW = Sizes(depth=50, width=64, seeds=3)
+
+
 def slope_flow(
     key: Array,
     xs: ArrayLike,
     ys: ArrayLike,
     slopes: ArrayLike,
-    *,
-    depth: int = 50,
-    width: int = 64,
-    seeds: int = 3,
+    sizes: Sizes = SLOPE_FLOW,
 ) -> SlopeFlow:
     r"""First-to-last gradient ratio of leaky-ReLU networks, at He's gain and matched.
 
@@ -82,13 +85,13 @@ def slope_flow(
         key: PRNG key for the weights (the same draws for every slope and gain).
         xs: inputs ``(batch, in_dim)``; ys: labels ``(batch,)``.
         slopes: negative slopes ``(k,)`` in ``[0, 1]``.
-        depth, width, seeds: sizes, each >= 1.
+        sizes: the networks' depth and width, and how many per slope and gain.
 
     Returns:
         a :class:`SlopeFlow`.
 
     Raises:
-        ValueError: for a bad size or a slope outside ``[0, 1]``.
+        ValueError: for a slope outside ``[0, 1]``.
     """
     slopes = jnp.asarray(slopes)
     _checks.ndim("slopes", slopes, 1)
@@ -102,9 +105,9 @@ def slope_flow(
         ys,
         negative_slopes=jnp.concatenate([slopes, slopes]),
         gains=jnp.concatenate([he_gain, matched]),
-        width=width,
-        depth=depth,
-        seeds=seeds,
+        width=sizes.width,
+        depth=sizes.depth,
+        seeds=sizes.seeds,
     )
     ratios = np.asarray(norms[..., 0] / norms[..., -1])  # (2 * slopes, seeds)
     return SlopeFlow(ratios[: len(slopes)], ratios[len(slopes) :])

@@ -27,7 +27,7 @@ from jax import Array
 from gradcourse import _checks, clipping, recurrent, train
 from gradcourse.networks import Dense, Trace
 
-from ._schedule import Schedule
+from ._common import Schedule
 
 __all__ = [
     "Sequences",

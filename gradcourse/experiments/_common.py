@@ -1,11 +1,12 @@
-"""The training schedule the chapters' experiment setups share.
+"""The settings the chapters' experiments share.
 
 Every experiment that trains a set of networks fixes the same four things: how many
 networks (one per seed), how many optimiser steps, how large a step, and how many examples
 a step sees. :class:`Schedule` holds them once; a setup such as
 :class:`gradcourse.experiments.activation_zoo.TrainSetup` holds a ``Schedule`` next to
-what is its own (the networks' size, the activations, the task), and the chapter modules
-re-export it (``gc.experiments.activation_zoo.Schedule``).
+what is its own (the networks' size, the activations, the task). Every experiment that
+draws a set of networks fixes how many and how large: :class:`Sizes`. The chapter modules
+re-export what they use (``gc.experiments.activation_zoo.Schedule``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import dataclasses
 
 from gradcourse import _checks
 
-__all__ = ["Schedule"]
+__all__ = ["Schedule", "Sizes"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,3 +44,25 @@ class Schedule:
         _checks.positive_int("seeds", self.seeds)
         if self.batch_size is not None:
             _checks.positive_int("batch_size", self.batch_size)
+
+
+@dataclasses.dataclass(frozen=True)
+class Sizes:
+    """How many networks an experiment draws (one per seed) and how large each is.
+
+    Attributes:
+        depth: hidden layers, >= 1.
+        width: units per hidden layer, >= 1.
+        seeds: networks, >= 1.
+
+    Raises:
+        ValueError: naming the field, for a value that is not a positive integer.
+    """
+
+    depth: int
+    width: int
+    seeds: int
+
+    def __post_init__(self) -> None:
+        for name in ("depth", "width", "seeds"):
+            _checks.positive_int(name, getattr(self, name))
