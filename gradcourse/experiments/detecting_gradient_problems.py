@@ -34,8 +34,8 @@ from ._common import Sizes
 
 __all__ = [
     "GLOROT_PROBE",
-    "Sizes",
     "GlorotProbe",
+    "Sizes",
     "Summary",
     "backprop_variance",
     "failure_gallery",

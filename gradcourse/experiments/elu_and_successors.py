@@ -34,9 +34,9 @@ from ._common import Sizes
 __all__ = [
     "MEAN_SHIFT",
     "SELU_RUNS",
-    "Sizes",
     "DipAndPeak",
     "MomentRun",
+    "Sizes",
     "dip_and_peak",
     "max_gap",
     "mean_shift",

@@ -35,10 +35,10 @@ from gradcourse.data import Split
 from ._common import Schedule, Sizes
 
 __all__ = [
-    "KillSetup",
-    "Killed",
     "PRELU",
     "SLOPE_FLOW",
+    "KillSetup",
+    "Killed",
     "PReLUResult",
     "Schedule",
     "Sizes",
