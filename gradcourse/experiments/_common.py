@@ -6,7 +6,7 @@ a step sees. :class:`Schedule` holds them once; a setup such as
 :class:`gradcourse.experiments.activation_zoo.TrainSetup` holds a ``Schedule`` next to
 what is its own (the networks' size, the activations, the task). Every experiment that
 draws a set of networks fixes how many and how large: :class:`Sizes`. The chapter modules
-re-export what they use (``gc.experiments.activation_zoo.Schedule``).
+import what they use, so a chapter writes ``gc.experiments.activation_zoo.Schedule(...)``.
 """
 
 from __future__ import annotations

@@ -39,7 +39,6 @@ __all__ = [
     "GATED",
     "DepthProfile",
     "Moments",
-    "Schedule",
     "TrainSetup",
     "TrainRun",
     "depth_profile",

@@ -35,7 +35,6 @@ from ._common import Sizes
 __all__ = [
     "GLOROT_PROBE",
     "GlorotProbe",
-    "Sizes",
     "Summary",
     "backprop_variance",
     "failure_gallery",

@@ -36,7 +36,6 @@ __all__ = [
     "SELU_RUNS",
     "DipAndPeak",
     "MomentRun",
-    "Sizes",
     "dip_and_peak",
     "max_gap",
     "mean_shift",

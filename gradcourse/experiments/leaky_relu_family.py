@@ -40,8 +40,6 @@ __all__ = [
     "KillSetup",
     "Killed",
     "PReLUResult",
-    "Schedule",
-    "Sizes",
     "SlopeFlow",
     "kill_and_recover",
     "prelu_run",

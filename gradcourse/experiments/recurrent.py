@@ -35,7 +35,6 @@ __all__ = [
     "Classifier",
     "ClipRun",
     "ClipStudy",
-    "Schedule",
     "bound_check",
     "bound_checks",
     "clipping_comparison",
