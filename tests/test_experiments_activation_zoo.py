@@ -56,7 +56,8 @@ def test_depth_profile_follows_mean_field_on_other_seeds(split):
 
 
 def test_train_sigmoid_stays_at_chance_relu_learns(split):
-    setup = ex.TrainSetup(names=("sigmoid", "relu"), steps=200, seeds=2)
+    schedule = ex.Schedule(steps=200, learning_rate=0.05, seeds=2, batch_size=32)
+    setup = ex.TrainSetup(names=("sigmoid", "relu"), schedule=schedule)
     run = ex.train(jax.random.key(9), split, setup)
     assert run.accuracy.shape == (2, 2) and run.first_layer.shape == (2, 2, 200)
     assert run.accuracy[0].max() < 0.2 and run.accuracy[1].min() > 0.6
@@ -73,6 +74,9 @@ def test_experiments_reject_bad_arguments(split):
     with pytest.raises(ValueError, match="names"):
         ex.train(jax.random.key(0), split, ex.TrainSetup(names=("relux",)))
     with pytest.raises(ValueError, match="learning_rate"):
-        ex.train(jax.random.key(0), split, ex.TrainSetup(learning_rate=0.0))
+        ex.Schedule(steps=3, learning_rate=0.0, seeds=1, batch_size=8)
+    with pytest.raises(ValueError, match="batch_size"):
+        no_minibatch = ex.Schedule(steps=3, learning_rate=0.1, seeds=1)
+        ex.train(jax.random.key(0), split, ex.TrainSetup(schedule=no_minibatch))
     with pytest.raises(ValueError, match="setup"):
         ex.train(jax.random.key(0), split, {"steps": 3})

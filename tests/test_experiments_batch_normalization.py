@@ -136,9 +136,11 @@ def test_gradient_profiles_match_jax_grad_of_forward(key, digits):
 
 
 def test_gradient_profiles_rejects_bad_input(key):
-    params = B.init_networks(jax.random.split(key, 1), in_dim=4, width=4, depth=2)
+    params = B.init_networks(jax.random.split(key, 1), width=4, depth=2)
     with pytest.raises(ValueError, match="activations"):
-        B.gradient_profiles(params, jnp.ones((8, 4)), jnp.zeros(8, int), activations=())
+        B.gradient_profiles(
+            params, jnp.ones((8, 64)), jnp.zeros(8, int), activations=()
+        )
     with pytest.raises(ValueError, match="xs"):
         B.gradient_profiles(params, jnp.ones(8), jnp.zeros(8, int))
 

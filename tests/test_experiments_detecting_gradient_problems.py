@@ -16,9 +16,8 @@ def data():
 
 def test_glorot_probe_standard_init_loses_a_third_per_layer(data):
     xs, ys = data.x_train[:128], data.y_train[:128]
-    g = ex.glorot_probe(
-        jax.random.key(42), xs, ys, ("standard", "glorot"), seeds=8, depth=6
-    )
+    sizes = ex.Sizes(depth=6, width=64, seeds=8)
+    g = ex.glorot_probe(jax.random.key(42), xs, ys, ("standard", "glorot"), sizes)
     standard, normalised = (ex.per_layer_ratio(p) for p in g.probe)
     assert standard == pytest.approx(1 / 3, abs=0.05)  # n Var(W) = 1/3
     assert normalised > 2 * standard
@@ -48,7 +47,9 @@ def test_experiments_reject_bad_arguments(data):
     with pytest.raises(ValueError, match="inits"):
         ex.glorot_probe(jax.random.key(0), xs, ys, ("xavier",))
     with pytest.raises(ValueError, match="depth"):
-        ex.glorot_probe(jax.random.key(0), xs, ys, depth=0)
+        ex.Sizes(depth=0, width=64, seeds=8)
+    with pytest.raises(ValueError, match="xs"):
+        ex.glorot_probe(jax.random.key(0), xs[0], ys)
     with pytest.raises(ValueError, match="runs"):
         ex.summarise([])
     with pytest.raises(ValueError, match="expected"):

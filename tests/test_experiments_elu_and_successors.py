@@ -16,7 +16,7 @@ def xs():
 
 
 def test_mean_shift_elu_stays_closer_to_zero(xs):
-    runs = ex.mean_shift(jax.random.key(12), xs, width=64, depth=10, seeds=3)
+    runs = ex.mean_shift(jax.random.key(12), xs, sizes=ex.Sizes(10, 64, seeds=3))
     relu = np.asarray(runs["relu"].measured.mean)
     elu = np.asarray(runs["elu"].measured.mean)
     assert relu.shape == elu.shape == (3, 10)
@@ -29,9 +29,8 @@ def test_mean_shift_elu_stays_closer_to_zero(xs):
 
 def test_selu_runs_converge_to_mean_zero_variance_one():
     starts = [(0.0, 0.5), (0.5, 3.0), (-1.0, 1.0)]
-    runs = ex.selu_runs(
-        jax.random.key(13), jax.random.key(14), starts, depth=30, width=128, seeds=3
-    )
+    sizes = ex.Sizes(depth=30, width=128, seeds=3)
+    runs = ex.selu_runs(jax.random.key(13), jax.random.key(14), starts, sizes)
     dev_mean, dev_var, first_var = ex.selu_tail_deviation(runs, last=10)
     assert dev_mean < 0.1 and dev_var < 0.15
     assert max(first_var) - min(first_var) > 1  # they started far apart
@@ -62,11 +61,13 @@ def test_max_gap_swish_tends_to_relu():
 
 def test_experiments_reject_bad_arguments(xs):
     with pytest.raises(ValueError, match="names"):
-        ex.mean_shift(jax.random.key(0), xs, names=("tanh",), depth=2, seeds=1)
+        ex.mean_shift(jax.random.key(0), xs, names=("tanh",), sizes=ex.Sizes(2, 8, 1))
     with pytest.raises(ValueError, match="width"):
-        ex.mean_shift(jax.random.key(0), xs, width=0)
+        ex.Sizes(depth=20, width=0, seeds=6)
     with pytest.raises(ValueError, match="var"):
-        ex.selu_runs(jax.random.key(0), jax.random.key(1), [(0.0, 0.0)], depth=2)
+        ex.selu_runs(
+            jax.random.key(0), jax.random.key(1), [(0.0, 0.0)], ex.Sizes(2, 8, 1)
+        )
     with pytest.raises(ValueError, match="xs"):
         ex.relu_first_layer_mean(jnp.ones(3))
     with pytest.raises(ValueError, match="x"):

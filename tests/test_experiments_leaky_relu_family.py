@@ -19,7 +19,11 @@ def test_slope_flow_grows_at_he_gain_and_not_at_the_matched_gain(split):
     slopes = jnp.array([0.0, 0.3, 0.5])
     depth = 30
     flow = ex.slope_flow(
-        jax.random.key(32), split.x_train[:64], split.y_train[:64], slopes, depth=depth
+        jax.random.key(32),
+        split.x_train[:64],
+        split.y_train[:64],
+        slopes,
+        ex.Sizes(depth=depth, width=64, seeds=3),
     )
     assert flow.fixed.shape == flow.matched.shape == (3, 3)
     med = np.median(flow.fixed, axis=1)
@@ -30,7 +34,7 @@ def test_slope_flow_grows_at_he_gain_and_not_at_the_matched_gain(split):
 
 
 def test_kill_and_recover_a_slope_brings_units_back(split):
-    setup = ex.KillSetup(seeds=3, steps=150)
+    setup = ex.KillSetup(recovery=ex.Schedule(steps=150, learning_rate=0.1, seeds=3))
     k = ex.kill_and_recover(jax.random.key(33), split, jnp.array([0.0, 0.3]), setup)
     assert k.killed.shape == k.recovered.shape == k.accuracy.shape == (2, 3)
     np.testing.assert_array_equal(k.killed[0], k.killed[1])  # the same damaged network
@@ -40,7 +44,8 @@ def test_kill_and_recover_a_slope_brings_units_back(split):
 
 
 def test_prelu_slopes_leave_their_start_unconstrained(split):
-    p = ex.prelu_run(jax.random.key(34), jax.random.key(35), split, seeds=2, steps=150)
+    schedule = ex.Schedule(steps=150, learning_rate=1e-2, seeds=2, batch_size=128)
+    p = ex.prelu_run(jax.random.key(34), jax.random.key(35), split, schedule)
     assert p.alpha.shape == (2, 4, 64) and p.alpha_mean.shape == (2, 150, 4)
     assert np.allclose(p.alpha_mean[:, 0], 0.25)  # He et al.'s start
     assert p.alpha.min() < 0.1 and p.alpha.max() > 0.4  # spread both ways
@@ -60,14 +65,21 @@ def test_rrelu_conventions_paper_mean_is_not_its_test_slope():
 def test_experiments_reject_bad_arguments(split):
     xs, ys = split.x_train[:8], split.y_train[:8]
     with pytest.raises(ValueError, match="slopes"):
-        ex.slope_flow(jax.random.key(0), xs, ys, jnp.array([1.5]), depth=3)
+        ex.slope_flow(jax.random.key(0), xs, ys, jnp.array([1.5]))
+    with pytest.raises(ValueError, match="depth"):
+        ex.Sizes(depth=0, width=64, seeds=3)
     with pytest.raises(ValueError, match="setup"):
         ex.kill_and_recover(jax.random.key(0), split, jnp.array([0.0]), {"lr": 1})
     with pytest.raises(ValueError, match="kill_lr"):
         ex.kill_and_recover(
             jax.random.key(0), split, jnp.array([0.0]), ex.KillSetup(kill_lr=0.0)
         )
+    minibatches = ex.KillSetup(recovery=ex.Schedule(10, 0.1, seeds=1, batch_size=32))
+    with pytest.raises(ValueError, match="recovery.batch_size"):
+        ex.kill_and_recover(jax.random.key(0), split, jnp.array([0.0]), minibatches)
     with pytest.raises(ValueError, match="learning_rate"):
-        ex.prelu_run(jax.random.key(0), jax.random.key(1), split, learning_rate=-1.0)
+        ex.Schedule(steps=10, learning_rate=-1.0, seeds=1, batch_size=8)
+    with pytest.raises(ValueError, match="width"):
+        ex.prelu_run(jax.random.key(0), jax.random.key(1), split, width=0)
     with pytest.raises(ValueError, match="n"):
         ex.rrelu_conventions(jax.random.key(0), 0)

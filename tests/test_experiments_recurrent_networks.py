@@ -27,25 +27,34 @@ def test_bound_check_names_a_bad_activation():
 
 def test_clipping_beats_plain_sgd_on_other_seeds():
     k_data, k_fit = jax.random.split(jax.random.key(11))
-    study = exp.ClipStudy(seeds=4, n=256)
+    schedule = exp.Schedule(steps=300, learning_rate=0.2, seeds=4, batch_size=32)
+    study = exp.ClipStudy(n=256, schedule=schedule)
     runs = exp.clipping_comparison(k_data, k_fit, study)
     assert list(runs) == ["SGD", "SGD, clipped at 1"]
     plain, clipped = (np.asarray(r.accuracy) for r in runs.values())
     assert plain.shape == clipped.shape == (4,)
     assert np.median(clipped) > np.median(plain)
     norms = np.asarray(runs["SGD"].history.grad_norms[..., 0])
-    assert norms.shape == (4, study.steps)
+    assert norms.shape == (4, schedule.steps)
     assert np.median(norms.max(axis=1)) > 1e2  # plain SGD's gradient explodes
 
 
 @pytest.mark.parametrize(
     ("study", "match"),
-    [(exp.ClipStudy(seeds=0), "seeds"), (exp.ClipStudy(clips=(None, -1.0)), "clips")],
+    [
+        (exp.ClipStudy(schedule=exp.Schedule(300, 0.2, seeds=8)), "batch_size"),
+        (exp.ClipStudy(clips=(None, -1.0)), "clips"),
+    ],
 )
 def test_clipping_comparison_names_bad_settings(study, match):
     k_data, k_fit = jax.random.split(jax.random.key(0))
     with pytest.raises(ValueError, match=match):
         exp.clipping_comparison(k_data, k_fit, study)
+
+
+def test_schedule_names_a_bad_field():
+    with pytest.raises(ValueError, match="seeds"):
+        exp.Schedule(steps=300, learning_rate=0.2, seeds=0, batch_size=32)
 
 
 def test_clip_study_names_its_runs():

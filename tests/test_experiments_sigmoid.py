@@ -22,7 +22,7 @@ def keys():
 
 def test_init_seeds_draws_the_probed_networks(keys, batch):
     xs, ys = batch
-    params = EXP.init_seeds(keys, 64, 10, sigma_w=2.0, depth=6, width=16)
+    params = EXP.init_seeds(keys, 64, 10, EXP.Networks(sigma_w=2.0, depth=6, width=16))
     assert params.hidden.w.shape == (3, 5, 16, 16)
     direct = gc.probes.grad_norms(
         jax.tree.map(lambda a: a[1], params), xs, ys, "sigmoid"
@@ -40,21 +40,20 @@ def test_init_seeds_draws_the_probed_networks(keys, batch):
 
 
 def test_gradient_factor_is_below_quarter_and_predicted(keys, batch):
-    r = EXP.gradient_factor(keys, *batch, sigma_w=1.0, depth=12, width=48)
+    nets = EXP.Networks(sigma_w=1.0, depth=12, width=48)
+    r = EXP.gradient_factor(keys, *batch, nets)
     assert r.factor.shape == r.rms_slope.shape == (3,)
     assert r.slopes.shape == (3, 128, 11, 48)
     assert np.all((r.factor > 0.2) & (r.factor < 0.25)), r.factor
     assert np.all(r.slopes <= 0.25 + 1e-6)  # float32 round-off at the peak
     np.testing.assert_allclose(r.factor, r.predicted, rtol=0.07)
     np.testing.assert_allclose(r.max_sv, 2.0, rtol=0.15)  # Marchenko-Pastur edge
-    np.testing.assert_allclose(
-        r.factor, EXP.factor_per_layer(keys, *batch, depth=12, width=48)
-    )
+    np.testing.assert_allclose(r.factor, EXP.factor_per_layer(keys, *batch, nets))
 
 
 def test_large_weights_vanish_more_slowly_then_explode(keys, batch):
     f = [
-        EXP.factor_per_layer(keys, *batch, sigma_w=s, depth=12, width=48)
+        EXP.factor_per_layer(keys, *batch, EXP.Networks(sigma_w=s, depth=12, width=48))
         for s in (1.0, 4.0, 16.0)
     ]
     assert np.all(f[0] < f[1]) and np.all(f[1] < 1.0)
@@ -65,16 +64,16 @@ def test_slope_not_output_bound_sets_the_factor(keys, batch):
     def sigmoid_of_4x(x):
         return gc.activations.sigmoid(4.0 * x)
 
-    plain = EXP.factor_per_layer(keys, *batch, depth=12, width=48)
+    plain = EXP.factor_per_layer(keys, *batch, EXP.Networks(depth=12, width=48))
     steep = EXP.factor_per_layer(
-        keys, *batch, activation=sigmoid_of_4x, depth=12, width=48
+        keys, *batch, EXP.Networks(sigmoid_of_4x, depth=12, width=48)
     )
     assert np.all(steep > 2 * plain)
 
 
 def test_input_saturation_matches_gaussian_prediction(keys, batch):
     xs, _ = batch
-    params = EXP.init_seeds(keys, 64, 10, depth=2, width=32)
+    params = EXP.init_seeds(keys, 64, 10, EXP.Networks(depth=2, width=32))
     scales = np.geomspace(0.3, 30, 5)
     measured, predicted = EXP.input_saturation(
         params.first.w, xs, scales, threshold=0.02
@@ -86,7 +85,7 @@ def test_input_saturation_matches_gaussian_prediction(keys, batch):
 
 def test_first_layer_moments_mean_adds_an_eigenvalue(keys, batch):
     xs, _ = batch
-    w = EXP.init_seeds(keys, 64, 10, depth=2, width=32).first.w[2]
+    w = EXP.init_seeds(keys, 64, 10, EXP.Networks(depth=2, width=32)).first.w[2]
     mean, top, top_centred = EXP.first_layer_moments(w, xs)
     assert 0.4 < mean < 0.6
     assert top == pytest.approx(32 * mean**2, rel=0.1)
@@ -96,11 +95,13 @@ def test_first_layer_moments_mean_adds_an_eigenvalue(keys, batch):
 def test_sigmoid_experiments_reject_bad_arguments(keys, batch):
     xs, ys = batch
     with pytest.raises(ValueError, match="sigma_w"):
-        EXP.gradient_factor(keys, xs, ys, sigma_w=0.0)
+        EXP.Networks(sigma_w=0.0)
     with pytest.raises(ValueError, match="depth"):
-        EXP.factor_per_layer(keys, xs, ys, depth=1)
+        EXP.Networks(depth=1)
     with pytest.raises(ValueError, match="width"):
-        EXP.init_seeds(keys, 64, 10, width=0)
+        EXP.Networks(width=0)
+    with pytest.raises(ValueError, match="activation"):
+        EXP.gradient_factor(keys, xs, ys, EXP.Networks(gc.activations.sigmoid))
     with pytest.raises(ValueError, match="threshold"):
         EXP.input_saturation(np.ones((1, 4, 64)), xs, [1.0], threshold=0.3)
     with pytest.raises(ValueError, match="scales"):
@@ -108,4 +109,4 @@ def test_sigmoid_experiments_reject_bad_arguments(keys, batch):
     with pytest.raises(ValueError, match="w"):
         EXP.first_layer_moments(np.ones(4), xs)
     with pytest.raises(ValueError, match="xs"):
-        EXP.forward_seeds(EXP.init_seeds(keys, 64, 10, depth=2), xs[0])
+        EXP.forward_seeds(EXP.init_seeds(keys, 64, 10, EXP.Networks(depth=2)), xs[0])

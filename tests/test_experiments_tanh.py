@@ -45,8 +45,12 @@ def test_factor_by_depth_rejects_bad_arguments(batch):
 def test_mean_activation_tanh_near_zero_sigmoid_near_half(batch):
     keys = jax.random.split(jax.random.key(25), 3)
     xs, _ = batch
-    tanh = gc.experiments.tanh.mean_activation(keys, xs, activation="tanh", depth=8)
-    sig = gc.experiments.tanh.mean_activation(keys, xs, activation="sigmoid", depth=8)
+    tanh, sig = (
+        gc.experiments.tanh.mean_activation(
+            keys, xs, gc.experiments.sigmoid.Networks(act, depth=8)
+        )
+        for act in ("tanh", "sigmoid")
+    )
     assert tanh.shape == sig.shape == (3, 8)
     assert np.all(np.abs(tanh) < 0.1)
     assert np.all((sig > 0.4) & (sig < 0.6))
@@ -78,4 +82,6 @@ def test_weight_sweep_and_mean_activation_reject_bad_arguments(batch):
     with pytest.raises(ValueError, match="depth"):
         gc.experiments.tanh.weight_sweep(keys, *batch, sigma_ws=(1.0,), depth=1)
     with pytest.raises(ValueError, match="width"):
-        gc.experiments.tanh.mean_activation(keys, batch[0], activation="tanh", width=0)
+        gc.experiments.tanh.mean_activation(
+            keys, batch[0], gc.experiments.sigmoid.Networks("tanh", width=0)
+        )

@@ -38,9 +38,8 @@ def seed_keys():
 
 def factor_per_layer(keys, batch, activation, sigma_w=1.0, depth=DEPTH):
     """The chapters' factor per layer (``gc.experiments.sigmoid``), on these keys."""
-    return gc.experiments.sigmoid.factor_per_layer(
-        keys, *batch, activation=activation, sigma_w=sigma_w, depth=depth, width=WIDTH
-    )
+    nets = gc.experiments.sigmoid.Networks(activation, sigma_w, depth, WIDTH)
+    return gc.experiments.sigmoid.factor_per_layer(keys, *batch, nets)
 
 
 # --- the functions themselves -------------------------------------------------------
@@ -119,7 +118,8 @@ def test_sigmoid_decay_per_layer_in_stated_range(seed_keys, batch):
 
 def test_sigmoid_factor_is_rms_slope_times_rms_singular_value(seed_keys, batch):
     for sigma_w in [1.0, 4.0]:
-        r = gc.experiments.sigmoid.gradient_factor(seed_keys, *batch, sigma_w=sigma_w)
+        nets = gc.experiments.sigmoid.Networks(sigma_w=sigma_w)
+        r = gc.experiments.sigmoid.gradient_factor(seed_keys, *batch, nets)
         np.testing.assert_allclose(
             r.factor, factor_per_layer(seed_keys, batch, "sigmoid", sigma_w)
         )
@@ -152,7 +152,8 @@ def test_output_bound_does_not_matter_slope_does(seed_keys, batch):
 
 def test_saturation_fraction_matches_gaussian_prediction(seed_keys, batch):
     xs, ys = batch
-    params = gc.experiments.sigmoid.init_seeds(seed_keys, 64, 10, depth=2, width=WIDTH)
+    nets = gc.experiments.sigmoid.Networks(depth=2, width=WIDTH)
+    params = gc.experiments.sigmoid.init_seeds(seed_keys, 64, 10, nets)
     scales = [1.0, 3.0, 10.0, 30.0]
     measured, predicted = gc.experiments.sigmoid.input_saturation(
         params.first.w, xs, scales, threshold=0.01
@@ -225,8 +226,9 @@ def test_tanh_vanishes_below_and_explodes_above_unit_weight_scale(seed_keys, bat
 def test_mean_activation_tanh_centred_sigmoid_half(seed_keys, batch):
     xs, _ = batch
     for act, lo, hi in [("tanh", -0.05, 0.05), ("sigmoid", 0.4, 0.6)]:
+        nets = gc.experiments.sigmoid.Networks(act, depth=DEPTH, width=WIDTH)
         mean = gc.experiments.tanh.mean_activation(
-            seed_keys, xs, activation=act, depth=DEPTH, width=WIDTH
+            seed_keys, xs, nets
         )  # (seeds, layers)
         assert mean.shape == (SEEDS, DEPTH)
         assert np.all((mean > lo) & (mean < hi)), (act, mean)

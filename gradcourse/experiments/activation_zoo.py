@@ -33,6 +33,8 @@ from jax.typing import ArrayLike
 from gradcourse import _checks, activations, quadrature, registry, zoo
 from gradcourse.data import Split
 
+from ._common import Schedule
+
 __all__ = [
     "GATED",
     "DepthProfile",
@@ -195,20 +197,16 @@ class TrainSetup:
 
     Attributes:
         names: the activations compared.
-        steps: SGD steps; learning_rate: the step size.
+        schedule: SGD's steps, step size and minibatch size, and the networks per
+            activation (``seeds``).
         depth: network depth.
         width: network width.
-        seeds: networks per activation.
-        batch_size: minibatch size.
     """
 
     names: tuple[str, ...] = ("sigmoid", "softplus", "tanh", "relu", "selu", "gelu")
-    steps: int = 300
-    learning_rate: float = 0.05
+    schedule: Schedule = Schedule(steps=300, learning_rate=0.05, seeds=3, batch_size=32)
     depth: int = 10
     width: int = 32
-    seeds: int = 3
-    batch_size: int = 32
 
 
 class TrainRun(NamedTuple):
@@ -241,9 +239,9 @@ def train(key: Array, split: Split, setup: TrainSetup = TrainSetup()) -> TrainRu
     """
     if not isinstance(setup, TrainSetup):
         raise ValueError(f"setup must be a TrainSetup, got {type(setup).__name__}")
-    for name in ("steps", "depth", "width", "seeds", "batch_size"):
+    for name in ("depth", "width"):
         _checks.positive_int(name, getattr(setup, name))
-    _checks.positive("learning_rate", setup.learning_rate)
+    _checks.positive_int("batch_size", setup.schedule.batch_size)  # SGD on minibatches
     for name in setup.names:
         _checks.one_of("names", name, tuple(registry.REGISTRY))
     run = zoo.train_registry(
@@ -251,10 +249,10 @@ def train(key: Array, split: Split, setup: TrainSetup = TrainSetup()) -> TrainRu
         *split,
         width=setup.width,
         depth=setup.depth,
-        seeds=setup.seeds,
-        steps=setup.steps,
-        learning_rate=setup.learning_rate,
-        batch_size=setup.batch_size,
+        seeds=setup.schedule.seeds,
+        steps=setup.schedule.steps,
+        learning_rate=setup.schedule.learning_rate,
+        batch_size=setup.schedule.batch_size,
         names=setup.names,
     )
     first_layer = np.asarray(run.grad_norms[:, :, :, 0])  # (activation, seed, step)

@@ -128,18 +128,11 @@ def pick(tree: Any, index: int | slice) -> Any:
     return jax.tree.map(lambda a: np.asarray(a)[index], tree)
 
 
-@functools.partial(jax.jit, static_argnames=("in_dim", "width", "depth", "out_dim"))
-def init_networks(
-    keys: Array,
-    *,
-    in_dim: int = 64,
-    width: int = 64,
-    depth: int = 30,
-    out_dim: int = 10,
-) -> NormMLP:
-    """One :func:`gradcourse.norm_mlp.init_norm_mlp` network per key (LeCun
-    initialisation), stacked along a leading seed axis."""
-    return jax.vmap(lambda k: init_norm_mlp(k, in_dim, width, depth, out_dim))(keys)
+@functools.partial(jax.jit, static_argnames=("width", "depth"))
+def init_networks(keys: Array, *, width: int = 64, depth: int = 30) -> NormMLP:
+    """One :func:`gradcourse.norm_mlp.init_norm_mlp` network (LeCun initialisation) for
+    the digits, 64 inputs and 10 classes, per key, stacked along a leading seed axis."""
+    return jax.vmap(lambda k: init_norm_mlp(k, 64, width, depth, 10))(keys)
 
 
 @jax.jit

@@ -30,7 +30,10 @@ from jax.typing import ArrayLike
 from gradcourse import _checks, failure_modes, networks, probes
 from gradcourse.runs import INITS, Run, run_seeds
 
+from ._common import Sizes
+
 __all__ = [
+    "GLOROT_PROBE",
     "GlorotProbe",
     "Summary",
     "backprop_variance",
@@ -95,13 +98,12 @@ class GlorotProbe(NamedTuple):
     post: tuple[np.ndarray, ...]
 
 
-@functools.partial(jax.jit, static_argnames=("inits", "seeds", "width", "depth"))
+@functools.partial(jax.jit, static_argnames=("inits", "sizes"))
 def _glorot_probe(
-    key: Array, xs: Array, ys: Array, inits: tuple[str, ...], seeds: int, width: int,
-    depth: int,
-) -> tuple[probes.GradNorms, Array]:  # fmt: skip
-    keys = jax.random.split(key, seeds)
-    in_dim, out_dim = xs.shape[1], 10
+    key: Array, xs: Array, ys: Array, inits: tuple[str, ...], sizes: Sizes
+) -> tuple[probes.GradNorms, Array]:
+    keys = jax.random.split(key, sizes.seeds)
+    in_dim, out_dim, width, depth = xs.shape[1], 10, sizes.width, sizes.depth
     nets = [  # lax.map: one network at a time, same values as vmap, faster to compile
         jax.lax.map(
             lambda k, w=INITS[name]: networks.init_mlp(
@@ -118,19 +120,20 @@ def _glorot_probe(
     return probe, posts
 
 
+#: :func:`glorot_probe`'s default: sixteen networks of 8 layers of 64 units.
+GLOROT_PROBE = Sizes(depth=8, width=64, seeds=16)
+
+
 def glorot_probe(
     key: Array,
     xs: ArrayLike,
     ys: ArrayLike,
     inits: Sequence[str] = ("standard", "glorot"),
-    *,
-    seeds: int = 16,
-    width: int = 64,
-    depth: int = 8,
+    sizes: Sizes = GLOROT_PROBE,
 ) -> GlorotProbe:
     """Gradient norms of tanh networks at initialisation, and the first one's activations.
 
-    For each initialiser of :data:`gradcourse.runs.INITS`, ``seeds`` tanh
+    For each initialiser of :data:`gradcourse.runs.INITS`, ``sizes.seeds`` tanh
     networks (10 outputs, zero biases; seed ``s`` uses the same key for every
     initialiser) are probed on the batch (:func:`gradcourse.probes.grad_norms`), and the
     first network's hidden activations are recorded, all in one compiled program.
@@ -139,24 +142,22 @@ def glorot_probe(
         key: PRNG key for the weights.
         xs: inputs ``(batch, in_dim)``; ys: labels ``(batch,)`` in ``0..9``.
         inits: names in :data:`gradcourse.runs.INITS`.
-        seeds, width, depth: sizes, each >= 1.
+        sizes: the networks' depth and width, and how many per initialiser.
 
     Returns:
         a :class:`GlorotProbe`, as NumPy arrays.
 
     Raises:
-        ValueError: for an unknown initialiser or a bad size.
+        ValueError: for an unknown initialiser or a bad ``xs``.
     """
     inits = tuple(inits)
     if not inits:
         raise ValueError("inits must name at least one initialiser, got none")
     for name in inits:
         _checks.one_of("inits", name, tuple(INITS))
-    for name, value in (("seeds", seeds), ("width", width), ("depth", depth)):
-        _checks.positive_int(name, value)
     _checks.ndim("xs", xs, 2)
     probe, posts = jax.device_get(
-        _glorot_probe(key, jnp.asarray(xs), jnp.asarray(ys), inits, seeds, width, depth)
+        _glorot_probe(key, jnp.asarray(xs), jnp.asarray(ys), inits, sizes)
     )
     per_init = tuple(
         jax.tree.map(lambda a, i=i: a[i], probe) for i in range(len(inits))

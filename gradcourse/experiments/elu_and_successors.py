@@ -29,7 +29,11 @@ from jax.typing import ArrayLike
 
 from gradcourse import _checks, moments, registry
 
+from ._common import Sizes
+
 __all__ = [
+    "MEAN_SHIFT",
+    "SELU_RUNS",
     "DipAndPeak",
     "MomentRun",
     "dip_and_peak",
@@ -56,9 +60,10 @@ class MomentRun(NamedTuple):
     gain: float
 
 
-def _check_sizes(width: int, depth: int, seeds: int) -> None:
-    for name, value in (("width", width), ("depth", depth), ("seeds", seeds)):
-        _checks.positive_int(name, value)
+#: :func:`mean_shift`'s default: six networks of 20 layers of 128 units.
+MEAN_SHIFT = Sizes(depth=20, width=128, seeds=6)
+#: :func:`selu_runs`'s default: four networks of 30 layers of 256 units.
+SELU_RUNS = Sizes(depth=30, width=256, seeds=4)
 
 
 def mean_shift(
@@ -66,9 +71,7 @@ def mean_shift(
     xs: ArrayLike,
     *,
     names: Sequence[str] = ("relu", "elu"),
-    width: int = 128,
-    depth: int = 20,
-    seeds: int = 6,
+    sizes: Sizes = MEAN_SHIFT,
 ) -> dict[str, MomentRun]:
     r"""Mean activation per layer of ReLU and ELU networks at their registry gains.
 
@@ -82,15 +85,15 @@ def mean_shift(
         key: PRNG key for the weights.
         xs: inputs ``(batch, in_dim)``.
         names: ``"relu"`` and/or ``"elu"``.
-        width, depth, seeds: network size and number of networks, each >= 1.
+        sizes: network size and number of networks.
 
     Returns:
         ``{name: MomentRun}``.
 
     Raises:
-        ValueError: for another activation or a bad size.
+        ValueError: for another activation.
     """
-    _check_sizes(width, depth, seeds)
+    width, depth, seeds = sizes.width, sizes.depth, sizes.seeds
     second0 = float(jnp.mean(jnp.asarray(xs) ** 2))  # the inputs' second moment
     runs = {}
     for name in names:
@@ -134,17 +137,15 @@ def selu_runs(
     key_inputs: Array,
     key_weights: Array,
     starts: Sequence[tuple[float, float]],
+    sizes: Sizes = SELU_RUNS,
     *,
-    depth: int = 30,
-    width: int = 256,
-    seeds: int = 4,
     batch: int = 128,
     in_dim: int = 64,
 ) -> list[MomentRun]:
     r"""SELU networks (gain 1) fed inputs of several means and variances.
 
     For each ``(mean, var)`` start, ``batch`` inputs with those moments
-    (:func:`gradcourse.moments.shifted_inputs`) are propagated through ``seeds`` SELU
+    (:func:`gradcourse.moments.shifted_inputs`) are propagated through ``sizes.seeds`` SELU
     networks (the same weights for every start) and compared with SELU's moment map,
     whose fixed point is mean 0, variance 1.
 
@@ -152,15 +153,16 @@ def selu_runs(
         key_inputs: PRNG key for the inputs (split once per start).
         key_weights: PRNG key for the weights.
         starts: ``(mean, variance)`` of the inputs, variance > 0.
-        depth, width, seeds, batch, in_dim: sizes, each >= 1.
+        sizes: network size and number of networks.
+        batch, in_dim: inputs per start and their features, each >= 1.
 
     Returns:
         one :class:`MomentRun` per start (gain 1).
 
     Raises:
-        ValueError: for a bad size or a variance <= 0.
+        ValueError: for a bad ``batch`` or ``in_dim`` or a variance <= 0.
     """
-    _check_sizes(width, depth, seeds)
+    width, depth, seeds = sizes.width, sizes.depth, sizes.seeds
     alpha, lam = moments.selu_constants()
     runs = []
     keys = jax.random.split(key_inputs, len(starts))

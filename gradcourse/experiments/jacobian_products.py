@@ -149,16 +149,15 @@ def _autodiff_grads(net: MLP, x: Array, label: Array, activation: str) -> Array:
 def autodiff_grads(
     net: MLP, x: ArrayLike, label: int, activation: str = "tanh"
 ) -> np.ndarray:
-    """The same weight gradients as :func:`product_formula_grads`, by :func:`jax.grad`.
+    """The same weight gradients as :func:`product_formula_grads`, by :func:`jax.grad` of
+    the example's cross-entropy.
 
     Args:
-        net: one network.
-        x: one input ``(in_dim,)``.
-        label: the class, in ``[0, out_dim)``.
-        activation: registry name.
+        net, x, label, activation: as in :func:`product_formula_grads`, which also needs
+            the layer Jacobians.
 
     Returns:
-        ``(depth - 1, width, width)`` weight gradients of layers 2..L.
+        What :func:`product_formula_grads` returns, up to float32 round-off.
 
     Raises:
         ValueError: for a ``label`` outside the classes.

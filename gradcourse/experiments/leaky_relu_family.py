@@ -32,7 +32,11 @@ from jax.typing import ArrayLike
 from gradcourse import _checks, leaky, leaky_nets, networks
 from gradcourse.data import Split
 
+from ._common import Schedule, Sizes
+
 __all__ = [
+    "PRELU",
+    "SLOPE_FLOW",
     "KillSetup",
     "Killed",
     "PReLUResult",
@@ -57,15 +61,16 @@ class SlopeFlow(NamedTuple):
     matched: np.ndarray
 
 
+#: :func:`slope_flow`'s default: three networks of 50 layers of 64 units.
+SLOPE_FLOW = Sizes(depth=50, width=64, seeds=3)
+
+
 def slope_flow(
     key: Array,
     xs: ArrayLike,
     ys: ArrayLike,
     slopes: ArrayLike,
-    *,
-    depth: int = 50,
-    width: int = 64,
-    seeds: int = 3,
+    sizes: Sizes = SLOPE_FLOW,
 ) -> SlopeFlow:
     r"""First-to-last gradient ratio of leaky-ReLU networks, at He's gain and matched.
 
@@ -78,13 +83,13 @@ def slope_flow(
         key: PRNG key for the weights (the same draws for every slope and gain).
         xs: inputs ``(batch, in_dim)``; ys: labels ``(batch,)``.
         slopes: negative slopes ``(k,)`` in ``[0, 1]``.
-        depth, width, seeds: sizes, each >= 1.
+        sizes: the networks' depth and width, and how many per slope and gain.
 
     Returns:
         a :class:`SlopeFlow`.
 
     Raises:
-        ValueError: for a bad size or a slope outside ``[0, 1]``.
+        ValueError: for a slope outside ``[0, 1]``.
     """
     slopes = jnp.asarray(slopes)
     _checks.ndim("slopes", slopes, 1)
@@ -98,9 +103,9 @@ def slope_flow(
         ys,
         negative_slopes=jnp.concatenate([slopes, slopes]),
         gains=jnp.concatenate([he_gain, matched]),
-        width=width,
-        depth=depth,
-        seeds=seeds,
+        width=sizes.width,
+        depth=sizes.depth,
+        seeds=sizes.seeds,
     )
     ratios = np.asarray(norms[..., 0] / norms[..., -1])  # (2 * slopes, seeds)
     return SlopeFlow(ratios[: len(slopes)], ratios[len(slopes) :])
@@ -112,20 +117,18 @@ class KillSetup:
 
     Attributes:
         kill_lr: the rate of the one full-batch step that kills units.
-        lr: the rate of the recovery steps; steps: how many.
+        recovery: the recovery steps (how many, their rate) and the number of networks;
+            every step is full-batch, so its ``batch_size`` must be ``None``.
         n_train: training examples used (the first ones of the split).
         width: network width.
         depth: network depth.
-        seeds: number of networks.
     """
 
     kill_lr: float = 5.0
-    lr: float = 0.1
-    steps: int = 200
+    recovery: Schedule = Schedule(steps=200, learning_rate=0.1, seeds=4)
     n_train: int = 256
     width: int = 32
     depth: int = 5
-    seeds: int = 4
 
 
 class Killed(NamedTuple):
@@ -165,10 +168,14 @@ def kill_and_recover(
     """
     if not isinstance(setup, KillSetup):
         raise ValueError(f"setup must be a KillSetup, got {type(setup).__name__}")
-    for name in ("steps", "n_train", "width", "depth", "seeds"):
+    for name in ("n_train", "width", "depth"):
         _checks.positive_int(name, getattr(setup, name))
     _checks.positive("kill_lr", setup.kill_lr)
-    _checks.positive("lr", setup.lr)
+    if setup.recovery.batch_size is not None:
+        raise ValueError(
+            "recovery.batch_size must be None (full-batch steps), got "
+            f"{setup.recovery.batch_size!r}"
+        )
     rec = leaky_nets.kill_and_recover(
         key,
         split.x_train[: setup.n_train],
@@ -177,11 +184,11 @@ def kill_and_recover(
         split.y_test,
         negative_slopes=jnp.asarray(slopes),
         kill_lr=setup.kill_lr,
-        lr=setup.lr,
-        steps=setup.steps,
+        lr=setup.recovery.learning_rate,
+        steps=setup.recovery.steps,
         width=setup.width,
         depth=setup.depth,
-        seeds=setup.seeds,
+        seeds=setup.recovery.seeds,
     )
     killed = np.asarray(rec.killed).mean(-1)  # (slopes, seeds), mean over layers
     recovered = np.asarray(rec.recovered).mean(-1)
@@ -212,51 +219,54 @@ def _accuracy(params: networks.PReLUNet, xs: Array, ys: Array) -> Array:
     return jax.vmap(one)(params)
 
 
+#: :func:`prelu_run`'s default: four networks, 200 Adam steps of 0.01 on minibatches of 128.
+PRELU = Schedule(steps=200, learning_rate=1e-2, seeds=4, batch_size=128)
+
+
 def prelu_run(
     key_init: Array,
     key_batches: Array,
     split: Split,
+    schedule: Schedule = PRELU,
     *,
-    seeds: int = 4,
-    steps: int = 200,
-    learning_rate: float = 1e-2,
     width: int = 64,
     depth: int = 4,
 ) -> PReLUResult:
     r"""Train PReLU classifiers (slopes start at 0.25) with Adam and read the slopes.
 
     He et al. (2015) learn one slope per unit with the weights, without constraint;
-    :func:`gradcourse.leaky_nets.train_prelu` trains ``seeds`` networks on the same
-    minibatches.
+    :func:`gradcourse.leaky_nets.train_prelu` trains ``schedule.seeds`` networks on the
+    same minibatches.
 
     Args:
-        key_init: PRNG key for the networks (split into ``seeds``).
+        key_init: PRNG key for the networks (split into ``schedule.seeds``).
         key_batches: PRNG key for the minibatches.
         split: the data (:func:`gradcourse.data.digits`).
-        seeds, steps, width, depth: sizes, each >= 1.
-        learning_rate: Adam's step size, > 0.
+        schedule: the networks, Adam's steps and step size, and the minibatch size
+            (:data:`PRELU` by default).
+        width, depth: network size, each >= 1.
 
     Returns:
         a :class:`PReLUResult`.
 
     Raises:
-        ValueError: for a bad size or rate.
+        ValueError: for a bad size or a schedule without a minibatch size.
     """
-    for name, value in (("seeds", seeds), ("steps", steps), ("width", width)):
-        _checks.positive_int(name, value)
+    _checks.positive_int("width", width)
     _checks.positive_int("depth", depth)
-    _checks.positive("learning_rate", learning_rate)
+    _checks.positive_int("schedule.batch_size", schedule.batch_size)
     in_dim, out_dim = split.x_train.shape[1], int(jnp.max(split.y_train)) + 1
     nets = jax.vmap(lambda k: leaky_nets.init_prelu(k, in_dim, width, depth, out_dim))(
-        jax.random.split(key_init, seeds)
+        jax.random.split(key_init, schedule.seeds)
     )
     run = leaky_nets.train_prelu(
         key_batches,
         nets,
         split.x_train,
         split.y_train,
-        optimizer=optax.adam(learning_rate),
-        steps=steps,
+        optimizer=optax.adam(schedule.learning_rate),
+        steps=schedule.steps,
+        batch_size=schedule.batch_size,
     )
     acc = _accuracy(run.params, jnp.asarray(split.x_test), jnp.asarray(split.y_test))
     return PReLUResult(

@@ -27,6 +27,8 @@ from jax import Array
 from gradcourse import _checks, clipping, recurrent, train
 from gradcourse.networks import Dense, Trace
 
+from ._common import Schedule
+
 __all__ = [
     "Sequences",
     "SequenceClassifier",
@@ -331,10 +333,8 @@ class ClipStudy:
         n: training and test sequences each.
         hidden: units of the tanh Elman cell (4 cue and 4 distractor inputs).
         gain: scale of the Gaussian recurrent weights (:class:`gradcourse.recurrent.RecurrentInit`).
-        seeds: runs per optimiser.
-        steps: training steps of each run.
-        batch_size: minibatch size.
-        learning_rate: SGD's step size.
+        schedule: SGD's steps, step size and minibatch size, and the runs per optimiser
+            (``seeds``).
         clips: one set of runs per entry: None for plain SGD, else the global gradient
             norm that the gradient is cut back to before the SGD step.
     """
@@ -344,10 +344,7 @@ class ClipStudy:
     n: int = 512
     hidden: int = 32
     gain: float = 2.0
-    seeds: int = 8
-    steps: int = 300
-    batch_size: int = 32
-    learning_rate: float = 0.2
+    schedule: Schedule = Schedule(steps=300, learning_rate=0.2, seeds=8, batch_size=32)
     clips: tuple[float | None, ...] = (None, 1.0)
 
     @property
@@ -393,20 +390,20 @@ def clipping_comparison(
         ``{name: ClipRun}`` for ``study.names``, in the order of ``study.clips``.
 
     Raises:
-        ValueError: if ``study.seeds`` is not a positive integer or a clip is not > 0.
+        ValueError: if the schedule has no minibatch size or a clip is not > 0.
     """
-    _checks.positive_int("seeds", study.seeds)
+    _checks.positive_int("schedule.batch_size", study.schedule.batch_size)
     for c in study.clips:
         if c is not None:
             _checks.in_range("clips", c, 0.0, float("inf"), closed="neither")
     data = recall_task(k_data, study.n, lag=study.lag, steps=study.length)
     test = recall_task(jax.random.fold_in(k_data, 1), study.n, study.lag, study.length)
     rnn = recurrent.Cell("elman", hidden=study.hidden, inputs=8)
-    seeds = jax.random.split(k_fit, study.seeds)
+    seeds = jax.random.split(k_fit, study.schedule.seeds)
     scheme = recurrent.RecurrentInit(gain=study.gain)
     init = jax.vmap(lambda k: init_classifier(k, rnn, 4, scheme))(seeds)
     model = SequenceClassifier(rnn)
-    sgd = optax.sgd(study.learning_rate)
+    sgd = optax.sgd(study.schedule.learning_rate)
     optimizers = [
         sgd if c is None else optax.chain(optax.clip_by_global_norm(c), sgd)
         for c in study.clips
@@ -419,8 +416,8 @@ def clipping_comparison(
             *data,
             model=model,
             optimizer=opt,
-            steps=study.steps,
-            batch_size=study.batch_size,
+            steps=study.schedule.steps,
+            batch_size=study.schedule.batch_size,
             layer_norms=_norms,
         )
         runs[name] = ClipRun(final, history, _accuracy(model, final, test))

@@ -58,19 +58,12 @@ __all__ = [
 ]
 
 
-@functools.partial(jax.jit, static_argnames=("in_dim", "width", "depth", "out_dim"))
-def init_networks(
-    keys: Array,
-    *,
-    in_dim: int = 64,
-    width: int = 64,
-    depth: int = 100,
-    out_dim: int = 10,
-) -> ResidualMLP:
+@functools.partial(jax.jit, static_argnames=("width", "depth"))
+def init_networks(keys: Array, *, width: int = 64, depth: int = 100) -> ResidualMLP:
     """One :func:`gradcourse.residual.init_residual_mlp` network (LeCun initialisation,
-    one-layer branches) per key, stacked along a leading seed axis."""
-    init = jax.vmap(lambda k: init_residual_mlp(k, in_dim, width, depth, out_dim))
-    return init(keys)
+    one-layer branches) for the digits, 64 inputs and 10 classes, per key, stacked along
+    a leading seed axis."""
+    return jax.vmap(lambda k: init_residual_mlp(k, 64, width, depth, 10))(keys)
 
 
 def pick_block(nets: ResidualMLP, *, seed: int, index: int) -> tuple[Dense, ...]:

@@ -22,7 +22,8 @@ References:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import jax
@@ -36,6 +37,7 @@ from gradcourse.networks import MLP, ActivationLike, Trace
 
 __all__ = [
     "GradientFactor",
+    "Networks",
     "first_layer_moments",
     "factor_per_layer",
     "forward_seeds",
@@ -75,21 +77,42 @@ class GradientFactor(NamedTuple):
         return self.rms_slope * self.rms_sv
 
 
-def _check_size(depth: int, width: int) -> None:
-    _checks.positive_int("width", width)
-    _checks.positive_int("depth", depth)
-    if depth < 2:
-        raise ValueError(f"depth must be >= 2, got {depth}")
+@dataclasses.dataclass(frozen=True)
+class Networks:
+    r"""The networks the chapter draws, one per key: ``depth`` layers of ``width`` units
+    of ``activation``, weights :math:`W_{ij} \sim \mathcal N(0, \sigma_w^2/n_{\text{in}})`
+    (LeCun normal with gain :math:`\sigma_w`) and zero biases.
+
+    Attributes:
+        activation: registry name or elementwise function (hashable).
+        sigma_w: weight gain :math:`\sigma_w > 0`.
+        depth: layers, >= 2.
+        width: units per layer, >= 1.
+
+    Raises:
+        ValueError: naming the field, for a bad ``sigma_w``, ``depth`` or ``width``.
+    """
+
+    activation: ActivationLike = "sigmoid"
+    sigma_w: float = 1.0
+    depth: int = 20
+    width: int = 64
+
+    def __post_init__(self) -> None:
+        _checks.positive("sigma_w", self.sigma_w)
+        _checks.positive_int("width", self.width)
+        _checks.positive_int("depth", self.depth)
+        if self.depth < 2:
+            raise ValueError(f"depth must be >= 2, got {self.depth}")
+
+    @property
+    def w_init(self) -> Callable[..., Array]:
+        """The weight initialiser, LeCun normal with gain ``sigma_w``."""
+        return initializers.lecun_normal(float(self.sigma_w))
 
 
 def init_seeds(
-    keys: Array,
-    in_dim: int,
-    out_dim: int,
-    *,
-    sigma_w: float = 1.0,
-    depth: int = 20,
-    width: int = 64,
+    keys: Array, in_dim: int, out_dim: int, nets: Networks = Networks()
 ) -> MLP:
     r"""One network per key, weights :math:`W_{ij} \sim \mathcal N(0, \sigma_w^2/n)`.
 
@@ -99,19 +122,16 @@ def init_seeds(
     Args:
         keys: ``(seeds,)`` PRNG keys.
         in_dim, out_dim: input features and classes, >= 1.
-        sigma_w: weight gain :math:`\sigma_w > 0`.
-        depth, width: network size, ``depth`` >= 2.
+        nets: the gain and size (:class:`Networks`; its activation is not used here).
 
     Returns:
         An :class:`~gradcourse.networks.MLP` whose leaves have a leading seed axis.
-
-    Raises:
-        ValueError: for a bad ``sigma_w``, ``depth`` or ``width``.
     """
-    _check_size(depth, width)
-    w_init = initializers.lecun_normal(_checks.positive("sigma_w", sigma_w))
+    w_init = nets.w_init
     return jax.vmap(
-        lambda k: networks.init_mlp(k, in_dim, width, depth, out_dim, w_init=w_init)
+        lambda k: networks.init_mlp(
+            k, in_dim, nets.width, nets.depth, out_dim, w_init=w_init
+        )
     )(keys)
 
 
@@ -137,14 +157,7 @@ def forward_seeds(
 
 
 def factor_per_layer(
-    keys: Array,
-    xs: ArrayLike,
-    ys: ArrayLike,
-    *,
-    activation: ActivationLike = "sigmoid",
-    sigma_w: float = 1.0,
-    depth: int = 20,
-    width: int = 64,
+    keys: Array, xs: ArrayLike, ys: ArrayLike, nets: Networks = Networks()
 ) -> np.ndarray:
     r"""Geometric-mean factor per layer by which the back-propagated signal shrinks.
 
@@ -159,32 +172,25 @@ def factor_per_layer(
     Args:
         keys: ``(seeds,)`` PRNG keys.
         xs, ys: the batch (integer labels).
-        activation: registry name or elementwise function (hashable).
-        sigma_w: weight gain :math:`\sigma_w > 0`.
-        depth, width: network size, ``depth`` >= 2.
+        nets: the activation, gain and size (:class:`Networks`).
 
     Returns:
         ``(seeds,)`` factors (float32).
-
-    Raises:
-        ValueError: for a bad ``sigma_w``, ``depth`` or ``width``.
     """
-    return _factor(_probe(keys, xs, ys, activation, sigma_w, depth, width), depth)
+    return _factor(_probe(keys, xs, ys, nets), nets.depth)
 
 
 def _probe(
-    keys: Array,
-    xs: ArrayLike,
-    ys: ArrayLike,
-    activation: ActivationLike,
-    sigma_w: float,
-    depth: int,
-    width: int,
+    keys: Array, xs: ArrayLike, ys: ArrayLike, nets: Networks
 ) -> probes.GradNorms:
-    _check_size(depth, width)
-    w_init = initializers.lecun_normal(_checks.positive("sigma_w", sigma_w))
     return probes.probe_seeds(
-        keys, xs, ys, width=width, depth=depth, activation=activation, w_init=w_init
+        keys,
+        xs,
+        ys,
+        width=nets.width,
+        depth=nets.depth,
+        activation=nets.activation,
+        w_init=nets.w_init,
     )
 
 
@@ -193,14 +199,7 @@ def _factor(norms: probes.GradNorms, depth: int) -> np.ndarray:
 
 
 def gradient_factor(
-    keys: Array,
-    xs: ArrayLike,
-    ys: ArrayLike,
-    *,
-    sigma_w: float = 1.0,
-    activation: str = "sigmoid",
-    depth: int = 20,
-    width: int = 64,
+    keys: Array, xs: ArrayLike, ys: ArrayLike, nets: Networks = Networks()
 ) -> GradientFactor:
     r"""The measured gradient factor per layer, and what slopes and weights predict.
 
@@ -220,29 +219,26 @@ def gradient_factor(
     Args:
         keys: ``(seeds,)`` PRNG keys (the networks of :func:`init_seeds`).
         xs, ys: the batch (integer labels).
-        sigma_w: weight gain :math:`\sigma_w > 0`.
-        activation: a registered activation name (its ``grad`` gives the slopes).
-        depth, width: network size, ``depth`` >= 2.
+        nets: the gain and size (:class:`Networks`), and a registered activation name
+            (its ``grad`` gives the slopes).
 
     Returns:
         A :class:`GradientFactor`.
 
     Raises:
-        ValueError: for a bad ``sigma_w``, ``depth``, ``width`` or ``activation``.
+        ValueError: for an activation that is not a registered name.
     """
-    grad = registry.get(activation).grad
-    norms = _probe(keys, xs, ys, activation, sigma_w, depth, width)
+    grad = registry.get(nets.activation).grad
+    norms = _probe(keys, xs, ys, nets)
     xs = jnp.asarray(xs)
     out_dim = int(jnp.max(jnp.asarray(ys))) + 1
-    params = init_seeds(
-        keys, xs.shape[1], out_dim, sigma_w=sigma_w, depth=depth, width=width
-    )
-    _, trace = forward_seeds(params, xs, activation)
+    params = init_seeds(keys, xs.shape[1], out_dim, nets)
+    _, trace = forward_seeds(params, xs, nets.activation)
     slopes = np.asarray(grad(trace.pre[:, :, 1:]))
     sv = np.asarray(jnp.linalg.svd(params.hidden.w, compute_uv=False))
     return GradientFactor(
         norms=norms,
-        factor=_factor(norms, depth),
+        factor=_factor(norms, nets.depth),
         slopes=slopes,
         rms_slope=np.sqrt(np.mean(slopes**2, axis=(1, 2, 3))),
         rms_sv=np.sqrt(np.mean(sv**2, axis=(1, 2))),

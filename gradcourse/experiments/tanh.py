@@ -29,6 +29,7 @@ from jax.typing import ArrayLike
 
 from gradcourse import _checks, activations, health, probes
 from gradcourse.experiments import sigmoid
+from gradcourse.experiments.sigmoid import Networks
 
 __all__ = ["WeightSweep", "factor_by_depth", "mean_activation", "weight_sweep"]
 
@@ -48,37 +49,30 @@ class WeightSweep(NamedTuple):
     saturated: np.ndarray
 
 
-def mean_activation(
-    keys: Array,
-    xs: ArrayLike,
-    *,
-    activation: str,
-    depth: int = 20,
-    width: int = 64,
-) -> np.ndarray:
+def mean_activation(keys: Array, xs: ArrayLike, nets: Networks) -> np.ndarray:
     r"""Mean activation :math:`\bar h_l` of each layer over the batch and the units.
 
-    The networks are those of :func:`gradcourse.experiments.sigmoid.init_seeds` with
-    :math:`\sigma_w = 1` (LeCun). A sigmoid layer averages about one half whatever its
-    input; a tanh layer, an odd function fed inputs of both signs, stays near zero
+    The networks are those of :func:`gradcourse.experiments.sigmoid.init_seeds` (LeCun
+    at :math:`\sigma_w = 1` by default). A sigmoid layer averages about one half whatever
+    its input; a tanh layer, an odd function fed inputs of both signs, stays near zero
     (LeCun et al., 1998).
 
     Args:
         keys: ``(seeds,)`` PRNG keys.
         xs: inputs ``(batch, in_dim)``.
-        activation: registry name or elementwise function (hashable).
-        depth, width: network size, ``depth`` >= 2.
+        nets: the activation, gain and size
+            (:class:`gradcourse.experiments.sigmoid.Networks`).
 
     Returns:
         ``(seeds, depth)`` means.
 
     Raises:
-        ValueError: for a bad ``depth``, ``width`` or ``xs``.
+        ValueError: for a bad ``xs``.
     """
     n_in = int(np.shape(xs)[-1])
     # the hidden layers are drawn from their own keys: the read-out's size changes nothing
-    params = sigmoid.init_seeds(keys, n_in, 10, depth=depth, width=width)
-    _, trace = sigmoid.forward_seeds(params, xs, activation)
+    params = sigmoid.init_seeds(keys, n_in, 10, nets)
+    _, trace = sigmoid.forward_seeds(params, xs, nets.activation)
     return np.asarray(trace.post.mean(axis=(1, 3)))
 
 
@@ -114,11 +108,9 @@ def weight_sweep(
     out_dim = int(np.max(np.asarray(ys))) + 1
     factor, rms_slope, saturated = [], [], []
     for s in sigma_ws:
-        size = {"depth": depth, "width": width}
-        factor.append(
-            sigmoid.factor_per_layer(keys, xs, ys, activation="tanh", sigma_w=s, **size)
-        )
-        p = sigmoid.init_seeds(keys, np.shape(xs)[-1], out_dim, sigma_w=s, **size)
+        nets = Networks("tanh", s, depth, width)
+        factor.append(sigmoid.factor_per_layer(keys, xs, ys, nets))
+        p = sigmoid.init_seeds(keys, np.shape(xs)[-1], out_dim, nets)
         _, tr = sigmoid.forward_seeds(p, xs, "tanh")
         slopes = np.asarray(activations.tanh_grad(tr.pre[:, :, 1:]))  # layers 2..L
         rms_slope.append(np.sqrt(np.mean(slopes**2, axis=(1, 2, 3))))
