@@ -62,7 +62,7 @@ class FailureMode(NamedTuple):
 
     @property
     def fixed(self) -> Config:
-        """The fixed configuration: ``config`` with ``change`` applied."""
+        """The fixed configuration, ``config`` with ``change`` applied."""
         return self.config._replace(**self.change)
 
 

@@ -341,7 +341,7 @@ def train_prelu(
     same minibatches.
 
     The loop is :func:`gradcourse.train.fit_seeds` with the same key for every seed
-    (the same shuffled-epoch minibatches, :func:`gradcourse.train.minibatches`,
+    (the same shuffled-epoch minibatches, :func:`gradcourse.data.minibatches`,
     cross-entropy, an optax update), so several seeds train in one compiled program.
     The weights and the slopes are updated alike; nothing constrains the slopes.
 
