@@ -113,6 +113,7 @@ bench: setup
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[bench]"
 	$(BIN)/python benchmarks/bench_probe.py
 	$(BIN)/python benchmarks/bench_chapters.py
+	$(BIN)/python benchmarks/bench_sampler.py
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache conf.py
