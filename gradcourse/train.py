@@ -15,9 +15,8 @@ The update is the usual optax one,
     (u_t, s_{t+1}) = \mathrm{opt.update}(g_t, s_t, \theta_t), \qquad
     \theta_{t+1} = \theta_t + u_t,
 
-with minibatches :math:`B_t` cut from shuffled epochs of the data
-(:func:`gradcourse.data.minibatches`),
-drawn from an explicit key.
+with minibatches :math:`B_t` cut from shuffled epochs of the data, drawn from an explicit
+key (:func:`gradcourse.data.minibatches`).
 
 Configuration is a value: the loop's settings form a frozen :class:`Loop`, the static
 argument of one module-level ``jax.jit``, so equal settings reuse one compiled program.
