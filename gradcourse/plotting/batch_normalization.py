@@ -1,5 +1,7 @@
-"""Figures of the chapter ``batch_normalization``; its experiments are in
-:mod:`gradcourse.experiments.batch_normalization`."""
+"""Figures of the chapter on batch normalisation, drawn from what
+:mod:`gradcourse.experiments.batch_normalization` computes: per-layer gradient-norm
+profiles, median and range over seeds, and training losses as running means.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
-"""Figures of the chapter ``detecting_gradient_problems``; its experiments are in
-:mod:`gradcourse.experiments.detecting_gradient_problems`."""
+"""Figures of the chapter on detecting gradient problems, drawn from what
+:mod:`gradcourse.experiments.detecting_gradient_problems` computes: the monitor's
+heat maps of per-layer gradient norms over training, update-to-weight ratios,
+activation histograms per initialisation, back-propagated variances, and a gallery of
+four failures (stuck, NaN, dead, saturated).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
-"""Figures of the chapter ``gated_recurrent_networks``; its experiments are in
-:mod:`gradcourse.experiments.gated_recurrent_networks`."""
+r"""Figures of the chapter on gated recurrent networks, drawn from what
+:mod:`gradcourse.experiments.gated_recurrent_networks` computes: the LSTM's carousel
+path through time for several forget-gate biases, and maps of
+:math:`\log_{10}\sigma_{\max}` of :math:`\partial h_T/\partial h_t` over the time
+steps, at initialisation and after training.
+"""
 
 from __future__ import annotations
 

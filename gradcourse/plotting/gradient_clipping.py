@@ -1,5 +1,7 @@
-"""Figures of the chapter ``gradient_clipping``; its experiments are in
-:mod:`gradcourse.experiments.gradient_clipping`."""
+"""Figures of the chapter on gradient clipping, drawn from what
+:mod:`gradcourse.experiments.gradient_clipping` computes: one panel per run of every
+seed's minibatch loss, clipped or not.
+"""
 
 from __future__ import annotations
 

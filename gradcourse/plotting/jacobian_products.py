@@ -1,5 +1,8 @@
-"""Figures of the chapter ``jacobian_products``; its experiments are in
-:mod:`gradcourse.experiments.jacobian_products`."""
+r"""Figures of the chapter on Jacobian products, drawn from what
+:mod:`gradcourse.experiments.jacobian_products` computes: log-norms of random-matrix
+chains, singular-value spectra by depth, the phase diagram of :math:`\chi`, measured
+gradient ratios against :math:`\chi`, correlation maps and depth scales.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""Figures of the chapter ``leaky_relu_family``; its experiments are in
-:mod:`gradcourse.experiments.leaky_relu_family`."""
+"""Figures of the chapter on the leaky ReLU family, drawn from what
+:mod:`gradcourse.experiments.leaky_relu_family` computes: the gradient ratio against
+the negative slope, how many units switch off and what the networks learn as the
+slope grows, and the slopes PReLU learns.
+"""
 
 from __future__ import annotations
 

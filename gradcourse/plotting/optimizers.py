@@ -1,5 +1,8 @@
-"""Figures of the chapter ``optimizers``; its experiments are in
-:mod:`gradcourse.experiments.optimizers`."""
+"""Figures of the chapter on optimizers, drawn from what
+:mod:`gradcourse.experiments.optimizers` computes: Adagrad's shrinking step under a
+constant gradient, and per-layer update norms of each optimiser beside the
+gradient's.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""Figures of the chapter ``residual_connections``; its experiments are in
-:mod:`gradcourse.experiments.residual_connections`."""
+"""Figures of the chapter on residual connections, drawn from what
+:mod:`gradcourse.experiments.residual_connections` computes: shattered gradients,
+seen in the derivative along a line of inputs after several numbers of blocks and in
+the correlation of neighbouring points' derivatives against depth.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""Figures of the chapter ``sigmoid``; its experiments are in
-:mod:`gradcourse.experiments.sigmoid`."""
+"""Figures of the chapter on the sigmoid, drawn from what
+:mod:`gradcourse.experiments.sigmoid` computes: the measured gradient factor per
+layer against the weight scale, beside two predictions (the RMS slope times the RMS
+singular value, and the RMS slope alone) and the bound 1/4.
+"""
 
 from __future__ import annotations
 

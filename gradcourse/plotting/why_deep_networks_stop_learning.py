@@ -1,5 +1,8 @@
-"""Figures of the chapter ``why_deep_networks_stop_learning``; its experiments are in
-:mod:`gradcourse.experiments.why_deep_networks_stop_learning`."""
+"""Figures of the chapter on why deep networks stop learning, drawn from what
+:mod:`gradcourse.experiments.why_deep_networks_stop_learning` computes: per-layer
+gradient-norm profiles, gradient and update norms relative to the last layer, and one
+per-layer quantity over seeds.
+"""
 
 from __future__ import annotations
 
