@@ -36,6 +36,18 @@ class Split(NamedTuple):
     x_test: Array
     y_test: Array
 
+    @property
+    def train(self) -> tuple[Array, Array]:
+        """``(x_train, y_train)``, as :func:`gradcourse.train.fit` takes them after the
+        parameters: ``fit(key, params, *split.train, ...)``."""
+        return self.x_train, self.y_train
+
+    @property
+    def test(self) -> tuple[Array, Array]:
+        """``(x_test, y_test)``, as :func:`gradcourse.train.accuracy` takes them:
+        ``accuracy(params, *split.test, model)``."""
+        return self.x_test, self.y_test
+
 
 def load_digits_arrays() -> tuple[np.ndarray, np.ndarray]:
     """The 1,797 bundled 8x8 digits as ``(images (1797, 64) float32, labels (1797,) int32)``.

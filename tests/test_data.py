@@ -16,6 +16,13 @@ def test_digits_split_is_standardised_and_deterministic(key):
     assert a.x_train.shape[0] + a.x_test.shape[0] == 1797
 
 
+def test_split_train_and_test_are_the_field_pairs(key):
+    split = gc.data.digits(key)
+    assert split.train == (split.x_train, split.y_train)
+    assert split.test == (split.x_test, split.y_test)
+    assert len(split) == 4, "the properties are not fields"
+
+
 def test_digits_rejects_bad_fraction(key):
     with pytest.raises(ValueError, match=r"test_fraction must be in \(0.0, 1.0\)"):
         gc.data.digits(key, test_fraction=1.0)

@@ -178,8 +178,7 @@ def train_digits(
     final, history = fit_seeds(
         fit_keys,
         params,
-        split.x_train,
-        split.y_train,
+        *split.train,
         optimizer=optax.sgd(learning_rate, momentum=momentum),
         model=StatsModel(activation) if bn else norm_model(activation, norm),
         steps=steps,
@@ -187,7 +186,7 @@ def train_digits(
         record=record_stats if bn else None,
     )
     accuracy, stats = _evaluate(
-        pop_keys, final, split.x_train, split.x_test, split.y_test, norm, activation
+        pop_keys, final, split.x_train, *split.test, norm, activation
     )
     return DigitsRun(final, history, accuracy, stats)
 

@@ -29,7 +29,7 @@ class Runs(NamedTuple):
 
 def stack_accuracy(params: Any, split: Split, model: Model) -> np.ndarray:
     """Test accuracy of every network of a stack (vmapped over axis 0)."""
-    return np.asarray(_stack_accuracy(params, split.x_test, split.y_test, model))
+    return np.asarray(_stack_accuracy(params, *split.test, model))
 
 
 @jax.jit(static_argnums=3)
@@ -64,8 +64,7 @@ def train_stacks(
     final, hist = fit_seeds(
         fit_keys,
         start,
-        split.x_train,
-        split.y_train,
+        *split.train,
         model=model,
         optimizer=optimizer,
         steps=steps,

@@ -35,20 +35,6 @@ from gradcourse.data import Split
 
 from ._common import Schedule
 
-__all__ = [
-    "GATED",
-    "DepthProfile",
-    "Moments",
-    "TrainSetup",
-    "TrainRun",
-    "depth_profile",
-    "gated_chi",
-    "maxout_second_moment",
-    "moments_at_one",
-    "selu_chi_closed_form",
-    "train",
-]
-
 #: Gated linear units and the activation of their gate branch.
 GATED: dict[str, str] = {"GLU": "sigmoid", "GeGLU": "gelu", "SwiGLU": "silu"}
 

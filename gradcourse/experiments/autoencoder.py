@@ -25,18 +25,6 @@ from gradcourse import autoencoder as ae
 from gradcourse.data import Split
 from gradcourse.networks import Dense
 
-__all__ = [
-    "ADAM_METHODS",
-    "METHODS",
-    "Runs",
-    "Study",
-    "baselines",
-    "compare",
-    "reconstructions",
-    "summary",
-    "xavier_weights",
-]
-
 #: The SGD methods of :func:`compare`: (label, activation, normalize, initialisation).
 METHODS = (
     ("sigmoid, tiny weights", "sigmoid", False, "tiny"),

@@ -32,17 +32,6 @@ from gradcourse.runs import INITS, Run, run_seeds
 
 from ._common import Sizes
 
-__all__ = [
-    "GLOROT_PROBE",
-    "GlorotProbe",
-    "Summary",
-    "backprop_variance",
-    "failure_gallery",
-    "glorot_probe",
-    "per_layer_ratio",
-    "summarise",
-]
-
 
 class Summary(NamedTuple):
     """The monitor's reading of several seeds of one configuration.

@@ -31,19 +31,6 @@ from gradcourse import _checks, moments, registry
 
 from ._common import Sizes
 
-__all__ = [
-    "MEAN_SHIFT",
-    "SELU_RUNS",
-    "DipAndPeak",
-    "MomentRun",
-    "dip_and_peak",
-    "max_gap",
-    "mean_shift",
-    "relu_first_layer_mean",
-    "selu_runs",
-    "selu_tail_deviation",
-]
-
 
 class MomentRun(NamedTuple):
     """One propagation experiment: measured moments, the prediction, and the gain used.

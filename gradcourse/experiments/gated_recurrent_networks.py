@@ -32,16 +32,6 @@ from gradcourse.experiments.recurrent import (
     recall_task,
 )
 
-__all__ = [
-    "Model",
-    "MemorySweep",
-    "forget_bias_paths",
-    "lag_decay",
-    "memory_sweep",
-    "time_grid",
-    "time_grid_maps",
-]
-
 
 @functools.partial(jax.jit, static_argnums=(0, 3))
 def time_grid(cell: recurrent.Cell, params: Any, xs: Array, block: str = "h") -> Array:

@@ -38,19 +38,6 @@ from ..networks import MLP, init_mlp, loss, mlp_model
 from ..probes import layer_grad_norms
 from ..train import History, fit_seeds
 
-__all__ = [
-    "ClipCheck",
-    "VanishingClip",
-    "clip_vanishing",
-    "clipping_directions",
-    "cosine",
-    "global_grad_norms",
-    "identity",
-    "init_and_probe",
-    "keras_checks",
-    "train",
-]
-
 
 def identity(x: Array) -> Array:
     """The activation of the chapter's linear network: :math:`\\phi(u) = u`."""
@@ -200,8 +187,7 @@ def train(
     return fit_seeds(
         keys,
         params,
-        split.x_train,
-        split.y_train,
+        *split.train,
         model=mlp_model(identity),
         optimizer=optimizer,
         steps=steps,

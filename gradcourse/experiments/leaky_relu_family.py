@@ -34,19 +34,6 @@ from gradcourse.data import Split
 
 from ._common import Schedule, Sizes
 
-__all__ = [
-    "PRELU",
-    "SLOPE_FLOW",
-    "KillSetup",
-    "Killed",
-    "PReLUResult",
-    "SlopeFlow",
-    "kill_and_recover",
-    "prelu_run",
-    "rrelu_conventions",
-    "slope_flow",
-]
-
 
 class SlopeFlow(NamedTuple):
     r"""Result of :func:`slope_flow`, ``(slopes, seeds)`` each.
@@ -180,8 +167,7 @@ def kill_and_recover(
         key,
         split.x_train[: setup.n_train],
         split.y_train[: setup.n_train],
-        split.x_test,
-        split.y_test,
+        *split.test,
         negative_slopes=jnp.asarray(slopes),
         kill_lr=setup.kill_lr,
         lr=setup.recovery.learning_rate,
@@ -262,8 +248,7 @@ def prelu_run(
     run = leaky_nets.train_prelu(
         key_batches,
         nets,
-        split.x_train,
-        split.y_train,
+        *split.train,
         optimizer=optax.adam(schedule.learning_rate),
         steps=schedule.steps,
         batch_size=schedule.batch_size,

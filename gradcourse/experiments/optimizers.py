@@ -31,19 +31,7 @@ from gradcourse.experiments._stacks import Runs, train_stacks
 from gradcourse.networks import MLP, Trace, init_mlp, mlp_model
 from gradcourse.probes import GradNorms, grad_norms, layer_grad_norms
 
-__all__ = [
-    "Probed",
-    "constant_gradient_steps",
-    "first_layer_rms",
-    "max_relative_differences",
-    "probed_network",
-    "sigmoid_stack",
-    "train_runs",
-    "update_norms",
-    "updates",
-]
-
-Pair = tuple[optax.GradientTransformation, optax.GradientTransformation]
+_Pair = tuple[optax.GradientTransformation, optax.GradientTransformation]
 
 
 def updates(opt: optax.GradientTransformation, grad_seq: ArrayLike) -> Array:
@@ -65,7 +53,7 @@ def updates(opt: optax.GradientTransformation, grad_seq: ArrayLike) -> Array:
     return jax.lax.scan(step, opt.init(grad_seq[0]), grad_seq)[1]
 
 
-def max_relative_differences(key: Array, pairs: dict[str, Pair]) -> dict[str, float]:
+def max_relative_differences(key: Array, pairs: dict[str, _Pair]) -> dict[str, float]:
     r"""Largest relative difference between the updates of two optimisers, per pair.
 
     Both optimisers of a pair see the same 50 gradients of 6 entries, drawn from ``key``

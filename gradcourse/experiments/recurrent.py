@@ -29,24 +29,6 @@ from gradcourse.networks import Dense, Trace
 
 from ._common import Schedule
 
-__all__ = [
-    "Sequences",
-    "SequenceClassifier",
-    "Classifier",
-    "ClipRun",
-    "ClipStudy",
-    "bound_check",
-    "bound_checks",
-    "clipping_comparison",
-    "doya_bistable_range",
-    "doya_orbit",
-    "fit_grid",
-    "grid_accuracy",
-    "init_classifier",
-    "recall_task",
-    "single_unit_surface",
-]
-
 
 def doya_bistable_range(w: float) -> tuple[float, float]:
     r"""Biases b for which :math:`h \mapsto \sigma(w h + b)` has two stable fixed points.

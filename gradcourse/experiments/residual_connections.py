@@ -42,21 +42,6 @@ from ..residual import (
 from ..shattering import layer_input_derivatives, neighbour_correlation
 from ..train import History, fit_seeds
 
-__all__ = [
-    "Degradation",
-    "Shattering",
-    "block_singular_values",
-    "buggy_block",
-    "compare_buggy_block",
-    "degradation",
-    "fixed_block",
-    "grad_norms_by_wiring",
-    "init_networks",
-    "jacobian_matches_jacfwd",
-    "pick_block",
-    "shattering",
-]
-
 
 @functools.partial(jax.jit, static_argnames=("width", "depth"))
 def init_networks(keys: Array, *, width: int = 64, depth: int = 100) -> ResidualMLP:
@@ -317,8 +302,7 @@ def degradation(
     params, history = fit_seeds(
         batch_keys,
         start,
-        split.x_train,
-        split.y_train,
+        *split.train,
         per_run=wiring,
         model=WiredModel(activation),
         optimizer=optax.adam(learning_rate),

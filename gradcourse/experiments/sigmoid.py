@@ -35,17 +35,6 @@ from jax.typing import ArrayLike
 from gradcourse import _checks, activations, initializers, networks, probes, registry
 from gradcourse.networks import MLP, ActivationLike, Trace
 
-__all__ = [
-    "GradientFactor",
-    "Networks",
-    "first_layer_moments",
-    "factor_per_layer",
-    "forward_seeds",
-    "gradient_factor",
-    "init_seeds",
-    "input_saturation",
-]
-
 # One forward pass per seed; the activation is static, so each activation compiles once.
 _forward_seeds = jax.jit(
     jax.vmap(networks.forward_batch, in_axes=(0, None, None)), static_argnums=2

@@ -31,8 +31,6 @@ from gradcourse import _checks, activations, health, probes
 from gradcourse.experiments import sigmoid
 from gradcourse.experiments.sigmoid import Networks
 
-__all__ = ["WeightSweep", "factor_by_depth", "mean_activation", "weight_sweep"]
-
 
 class WeightSweep(NamedTuple):
     r"""Result of :func:`weight_sweep`: each field ``(seeds, len(sigma_ws))``.

@@ -41,26 +41,6 @@ from gradcourse.networks import MLP, Dense, forward_batch, init_mlp, mlp_model
 from gradcourse.probes import GradNorms, grad_norms
 from gradcourse.train import accuracy, fit
 
-__all__ = [
-    "Collapse",
-    "forward_collapse",
-    "SGD",
-    "Movement",
-    "backprop_by_hand",
-    "chain_local_derivatives",
-    "first_update",
-    "first_updates",
-    "init_network",
-    "init_networks",
-    "input_spread",
-    "layer_movement",
-    "probe_scaled",
-    "readout_accuracy",
-    "relative_change",
-    "sigmoid_chain",
-    "sigmoid_layers",
-]
-
 
 def sigmoid_chain(x: ArrayLike, w: ArrayLike) -> Array:
     r"""A chain of scalar sigmoid units, :math:`h_l = \sigma(w_l h_{l-1})`, :math:`h_0 = x`.
@@ -312,13 +292,12 @@ def layer_movement(
     end, _ = fit(
         k_fit,
         start,
-        split.x_train,
-        split.y_train,
+        *split.train,
         model=model,
         optimizer=optimizer,
         steps=steps,
     )
-    acc = accuracy(end, split.x_test, split.y_test, model)
+    acc = accuracy(end, *split.test, model)
     return Movement(start, relative_change(start, end), acc)
 
 
@@ -459,7 +438,7 @@ def forward_collapse(
     Returns:
         A :class:`Collapse`.
     """
-    data = (split.x_train, split.y_train, split.x_test, split.y_test)
+    data = (split.x_train, split.y_train, *split.test)
     spread = np.stack([input_spread(p, split.x_test) for p in nets])
     readout = np.array(
         [[readout_accuracy(p, layer, *data) for layer in layers] for p in nets]
